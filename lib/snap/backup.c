@@ -1,0 +1,970 @@
+/* Backup: walk the paths, chunk what changed, write trees bottom-up, then
+ * the snapshot manifest.
+ *
+ * The walk runs in the calling thread and goes through directory file
+ * descriptors (openat/fstatat), never full paths, so trees deeper than
+ * PATH_MAX work and a path can never be swapped under us for a symlink.
+ * Chunks go to the packer, whose workers compress and seal in parallel. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#include "lifeboat/backup.h"
+#include "lifeboat/snapshot.h"
+#include "lifeboat/version.h"
+#include "snap/meta.h"
+#include "snap/walk.h"
+#include "store/packer.h"
+
+#define READ_BUF_MIN (4u << 20)
+#define CHANGE_RETRIES 3
+
+struct hl_ent {
+	uint64_t dev, ino;
+	struct lb_extent *extents;
+	size_t nextents;
+	uint64_t size;
+};
+
+struct bctx {
+	struct lb_repo *r;
+	const struct lb_backup_opts *o;
+	struct lb_progress *pg;
+	struct lb_packer *pk;
+	struct lb_backup_stats *st;
+	struct lb_owner_cache *owners;
+	struct lb_buf path;      /* NUL-terminated path of the entry in hand */
+	struct lb_buf tbuf;      /* tree encoding scratch */
+	uint8_t *rbuf;
+	size_t rcap;
+	dev_t root_dev;
+	struct stat repo_st;
+	bool have_repo_st;
+	struct hl_ent *hl;       /* hard-link groups seen so far, open addressing */
+	size_t nhl, caphl;
+};
+
+static bool canceled(struct bctx *c)
+{
+	return c->pg && c->pg->cancel;
+}
+
+static void warn(struct bctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void warn(struct bctx *c, const char *fmt, ...)
+{
+	char msg[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	c->st->warnings++;
+	if (c->o->warn)
+		c->o->warn(c->o->warn_ctx, (const char *)c->path.data, msg);
+}
+
+/* ---- path buffer ---- */
+
+static int path_push(struct lb_buf *p, const char *name, size_t *saved)
+{
+	int e;
+
+	*saved = p->len;
+	if (p->len > 1 || (p->len == 1 && p->data[0] != '/'))
+		if ((e = lb_buf_put_u8(p, '/')) < 0)
+			return e;
+	if ((e = lb_buf_append(p, name, strlen(name) + 1)) < 0)
+		return e;
+	p->len--; /* keep the NUL outside len */
+	return 0;
+}
+
+static void path_pop(struct lb_buf *p, size_t saved)
+{
+	p->len = saved;
+	p->data[p->len] = 0;
+}
+
+/* ---- hard links ---- */
+
+static struct hl_ent *hl_find(struct bctx *c, uint64_t dev, uint64_t ino, bool insert)
+{
+	size_t h;
+
+	if (insert && (c->nhl + 1) * 2 > c->caphl) {
+		size_t ncap = c->caphl ? c->caphl * 2 : 256;
+		struct hl_ent *n = calloc(ncap, sizeof *n);
+
+		if (!n)
+			return NULL;
+		for (size_t i = 0; i < c->caphl; i++) {
+			if (!c->hl[i].ino && !c->hl[i].dev)
+				continue;
+			for (h = (c->hl[i].ino * 0x9E3779B97F4A7C15ull) & (ncap - 1); n[h].ino || n[h].dev;
+			     h = (h + 1) & (ncap - 1))
+				;
+			n[h] = c->hl[i];
+		}
+		free(c->hl);
+		c->hl = n;
+		c->caphl = ncap;
+	}
+	if (!c->caphl)
+		return NULL;
+	for (h = (ino * 0x9E3779B97F4A7C15ull) & (c->caphl - 1); c->hl[h].ino || c->hl[h].dev;
+	     h = (h + 1) & (c->caphl - 1))
+		if (c->hl[h].ino == ino && c->hl[h].dev == dev)
+			return &c->hl[h];
+	if (!insert)
+		return NULL;
+	c->hl[h].dev = dev;
+	c->hl[h].ino = ino;
+	c->nhl++;
+	return &c->hl[h];
+}
+
+static int copy_extents(struct lb_node *n, const struct lb_extent *x, size_t cnt)
+{
+	free(n->extents);
+	n->extents = NULL;
+	n->nextents = n->capextents = 0;
+	if (!cnt)
+		return 0;
+	n->extents = malloc(cnt * sizeof *x);
+	if (!n->extents)
+		return -ENOMEM;
+	memcpy(n->extents, x, cnt * sizeof *x);
+	n->nextents = n->capextents = cnt;
+	return 0;
+}
+
+/* ---- file content ---- */
+
+static int emit_chunk(struct bctx *c, struct lb_node *n, const uint8_t *p, size_t len)
+{
+	struct lb_extent x = { .len = len };
+	int e;
+
+	if ((e = lb_repo_blob_id(c->r, p, len, x.id)) < 0)
+		return e;
+	if ((e = lb_packer_put(c->pk, LB_BLOB_DATA, x.id, p, len)) < 0)
+		return e;
+	return lb_extent_append(n, &x);
+}
+
+static int add_hole(struct lb_node *n, uint64_t len)
+{
+	struct lb_extent x = { .len = len, .hole = true };
+
+	if (len == 0)
+		return 0;
+	if (n->nextents && n->extents[n->nextents - 1].hole) {
+		n->extents[n->nextents - 1].len += len;
+		return 0;
+	}
+	return lb_extent_append(n, &x);
+}
+
+/* Chunks [a, b) of fd; returns the end actually reached (EOF may come
+ * early if the file shrank) through *end. */
+static int chunk_region(struct bctx *c, int fd, struct lb_node *n, uint64_t a, uint64_t b, uint64_t *end)
+{
+	size_t have = 0;
+	uint64_t pos = a;
+	int e;
+
+	for (;;) {
+		bool eof;
+		size_t off = 0, k;
+
+		while (have < c->rcap && pos < b) {
+			size_t want = (size_t)LB_MIN((uint64_t)(c->rcap - have), b - pos);
+			ssize_t got;
+
+			lb_progress_op(c->pg, (const char *)c->path.data);
+			got = pread(fd, c->rbuf + have, want, (off_t)pos);
+			if (got < 0) {
+				if (errno == EINTR)
+					continue;
+				lb_errno(-errno, "read error at offset %llu", (unsigned long long)pos);
+				return 1; /* this file only */
+			}
+			if (got == 0) {
+				b = pos;
+				break;
+			}
+			have += (size_t)got;
+			pos += (uint64_t)got;
+			c->st->bytes_read += (uint64_t)got;
+			if (c->pg)
+				__atomic_add_fetch(&c->pg->bytes, (uint64_t)got, __ATOMIC_RELAXED);
+			if (canceled(c))
+				return lb_err(-LB_E_CANCELED, "canceled");
+		}
+		eof = pos >= b;
+		while (off < have && (k = lb_chunker_next(&c->r->chunker, c->rbuf + off, have - off, eof)) > 0) {
+			if ((e = emit_chunk(c, n, c->rbuf + off, k)) < 0)
+				return e;
+			off += k;
+		}
+		memmove(c->rbuf, c->rbuf + off, have - off);
+		have -= off;
+		if (eof && have == 0)
+			break;
+	}
+	*end = pos;
+	return 0;
+}
+
+static int chunk_file(struct bctx *c, int fd, const struct stat *st, struct lb_node *n)
+{
+	uint64_t size = (uint64_t)st->st_size, pos = 0, end = 0;
+	bool sparse = (uint64_t)st->st_blocks * 512 < size;
+	int e;
+
+	n->nextents = 0;
+	while (pos < size) {
+		uint64_t data = pos, hole = size;
+
+		if (sparse) {
+			off_t d = lseek(fd, (off_t)pos, SEEK_DATA);
+
+			if (d < 0 && errno == ENXIO) {
+				data = size; /* only a hole remains */
+			} else if (d < 0) {
+				sparse = false; /* file system without SEEK_DATA: read it all */
+			} else {
+				off_t h = lseek(fd, d, SEEK_HOLE);
+
+				data = (uint64_t)d;
+				hole = h < 0 ? size : LB_MIN((uint64_t)h, size);
+			}
+		}
+		if (data > size)
+			data = size;
+		if ((e = add_hole(n, data - pos)) < 0)
+			return e;
+		if (data >= size) {
+			pos = size;
+			break;
+		}
+		if ((e = chunk_region(c, fd, n, data, hole, &end)) != 0)
+			return e;
+		pos = end;
+		if (end < hole)
+			break; /* shrank under us; the re-stat will notice */
+	}
+	n->size = 0;
+	for (size_t i = 0; i < n->nextents; i++)
+		n->size += n->extents[i].len;
+	return 0;
+}
+
+static bool same_version(const struct stat *a, const struct stat *b)
+{
+	return a->st_size == b->st_size && a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	       a->st_mtim.tv_nsec == b->st_mtim.tv_nsec && a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
+	       a->st_ctim.tv_nsec == b->st_ctim.tv_nsec && a->st_ino == b->st_ino;
+}
+
+/* Reads a regular file into n.  Returns 0 when stored, 1 when skipped
+ * with a warning, negative on a fatal error. */
+static int backup_file(struct bctx *c, int dirfd, const char *name, struct stat *st, struct lb_node *n)
+{
+	struct stat st1;
+	int fd, e = 0, attempt;
+
+	lb_progress_op(c->pg, (const char *)c->path.data);
+	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME | O_NOCTTY);
+	if (fd < 0 && errno == EPERM)
+		fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		warn(c, errno == ENOENT ? "vanished before it could be read" : "cannot open: %s", strerror(errno));
+		return 1;
+	}
+	if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode)) {
+		warn(c, "changed type while being backed up; skipped");
+		close(fd);
+		return 1;
+	}
+	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	for (attempt = 0; attempt < CHANGE_RETRIES; attempt++) {
+		e = chunk_file(c, fd, st, n);
+		if (e != 0)
+			break;
+		if (fstat(fd, &st1) < 0) {
+			e = lb_errno(1, "stat after reading");
+			break;
+		}
+		if (same_version(st, &st1))
+			break;
+		*st = st1; /* read it again, as it is now */
+	}
+	close(fd);
+	lb_progress_op(c->pg, NULL);
+	if (e < 0)
+		return e; /* the repository side failed: the whole backup fails */
+	if (e == 1) {
+		warn(c, "%s; skipped", lb_errmsg());
+		return 1;
+	}
+	if (attempt == CHANGE_RETRIES)
+		warn(c, "changed while being read (%d attempts); the snapshot holds the last read, "
+		     "which may be inconsistent", CHANGE_RETRIES);
+	return 0;
+}
+
+/* ---- directories ---- */
+
+static bool excluded(struct bctx *c, const char *name)
+{
+	return lb_exclude_match(c->o->excludes, c->o->nexcludes, (const char *)c->path.data, name);
+}
+
+struct namevec {
+	char **v;
+	size_t n, cap;
+};
+
+static void namevec_free(struct namevec *nv)
+{
+	for (size_t i = 0; i < nv->n; i++)
+		free(nv->v[i]);
+	free(nv->v);
+}
+
+static int cmp_cstr(const void *a, const void *b)
+{
+	return strcmp(*(char * const *)a, *(char * const *)b);
+}
+
+static int read_names(struct bctx *c, int dirfd, struct namevec *nv)
+{
+	struct dirent *de;
+	DIR *d;
+	int fd;
+
+	lb_progress_op(c->pg, (const char *)c->path.data);
+	fd = dup(dirfd);
+	if (fd < 0)
+		return -errno;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -errno;
+	}
+	errno = 0;
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (nv->n == nv->cap) {
+			size_t ncap = nv->cap ? nv->cap * 2 : 64;
+			void *p = realloc(nv->v, ncap * sizeof *nv->v);
+
+			if (!p) {
+				closedir(d);
+				return -ENOMEM;
+			}
+			nv->v = p;
+			nv->cap = ncap;
+		}
+		if (!(nv->v[nv->n] = strdup(de->d_name))) {
+			closedir(d);
+			return -ENOMEM;
+		}
+		nv->n++;
+		errno = 0;
+	}
+	fd = errno;
+	closedir(d);
+	lb_progress_op(c->pg, NULL);
+	if (fd)
+		return -fd;
+	qsort(nv->v, nv->n, sizeof *nv->v, cmp_cstr);
+	return 0;
+}
+
+static int store_tree(struct bctx *c, struct lb_tree *t, uint8_t id[32])
+{
+	int e;
+
+	lb_tree_sort(t);
+	if ((e = lb_tree_encode(t, &c->tbuf)) < 0)
+		return e;
+	if (c->tbuf.len > LB_BLOB_MAX)
+		return lb_err(-EFBIG, "%s: directory listing of %zu bytes exceeds the %u-byte limit",
+			      (const char *)c->path.data, c->tbuf.len, LB_BLOB_MAX);
+	if ((e = lb_repo_blob_id(c->r, c->tbuf.data, c->tbuf.len, id)) < 0)
+		return e;
+	e = lb_packer_put(c->pk, LB_BLOB_TREE, id, c->tbuf.data, c->tbuf.len);
+	return e < 0 ? e : 0;
+}
+
+/* Loads the parent snapshot's version of a directory, or leaves t empty. */
+static void load_parent_tree(struct bctx *c, const struct lb_node *pn, struct lb_tree *t)
+{
+	struct lb_buf b;
+
+	lb_tree_init(t);
+	if (!pn || pn->type != LB_NODE_DIR)
+		return;
+	lb_buf_init(&b, LB_BLOB_MAX);
+	if (lb_repo_read_blob(c->r, pn->subtree, LB_BLOB_TREE, &b) == 0 && lb_tree_decode(b.data, b.len, t) < 0)
+		lb_tree_init(t);
+	lb_buf_release(&b);
+}
+
+static bool extents_present(struct bctx *c, const struct lb_node *n)
+{
+	bool ok = true;
+
+	pthread_mutex_lock(&c->r->lock);
+	for (size_t i = 0; ok && i < n->nextents; i++)
+		if (!n->extents[i].hole && !lb_index_lookup(c->r->idx, n->extents[i].id, NULL))
+			ok = false;
+	pthread_mutex_unlock(&c->r->lock);
+	return ok;
+}
+
+static int backup_dir(struct bctx *c, int dirfd, const struct lb_tree *parent, uint8_t id[32]);
+
+/* Fills n for dirfd/name (already lstat'ed into st).  Returns 0 to keep the
+ * node, 1 to drop it (skipped with a warning or excluded). */
+static int backup_entry(struct bctx *c, int dirfd, const char *name, struct stat *st,
+			const struct lb_node *pn, struct lb_node *n)
+{
+	int e;
+
+	lb_node_from_stat(n, st, c->owners);
+	if (!n->type) {
+		lb_log(LB_LOG_INFO, "%s: socket or unknown file type; not saved", (const char *)c->path.data);
+		return 1;
+	}
+	if ((e = lb_xattrs_read(dirfd, name, n)) < 0) {
+		if (e == -ENOMEM)
+			return e;
+		warn(c, "%s; saved without them", lb_errmsg());
+	}
+	switch (n->type) {
+	case LB_NODE_FILE: {
+		struct hl_ent *h = NULL;
+
+		if (st->st_nlink > 1 && (h = hl_find(c, st->st_dev, st->st_ino, false)) && h->extents) {
+			n->size = h->size;
+			c->st->files_unmodified++;
+			return copy_extents(n, h->extents, h->nextents);
+		}
+		if (pn && pn->type == LB_NODE_FILE && pn->size == (uint64_t)st->st_size &&
+		    pn->mtime_s == st->st_mtim.tv_sec && pn->mtime_ns == (uint32_t)st->st_mtim.tv_nsec &&
+		    pn->ctime_s == st->st_ctim.tv_sec && pn->ctime_ns == (uint32_t)st->st_ctim.tv_nsec &&
+		    pn->ino == st->st_ino && extents_present(c, pn)) {
+			/* files cache hit: unchanged since the parent snapshot, not read */
+			if ((e = copy_extents(n, pn->extents, pn->nextents)) < 0)
+				return e;
+			n->size = pn->size;
+			c->st->files_unmodified++;
+			if (c->pg)
+				__atomic_add_fetch(&c->pg->bytes, n->size, __ATOMIC_RELAXED);
+		} else {
+			e = backup_file(c, dirfd, name, st, n);
+			if (e != 0)
+				return e;
+			lb_node_from_stat(n, st, c->owners); /* the stat that bracketed the read */
+			n->size = 0;
+			for (size_t i = 0; i < n->nextents; i++)
+				n->size += n->extents[i].len;
+			if (pn && pn->type == LB_NODE_FILE)
+				c->st->files_changed++;
+			else
+				c->st->files_new++;
+		}
+		if (st->st_nlink > 1 && (h = hl_find(c, st->st_dev, st->st_ino, true))) {
+			h->extents = malloc((n->nextents ? n->nextents : 1) * sizeof *n->extents);
+			if (!h->extents)
+				return -ENOMEM;
+			memcpy(h->extents, n->extents, n->nextents * sizeof *n->extents);
+			h->nextents = n->nextents;
+			h->size = n->size;
+		}
+		c->st->bytes_total += n->size;
+		if (c->pg)
+			__atomic_add_fetch(&c->pg->files, 1, __ATOMIC_RELAXED);
+		return 0;
+	}
+	case LB_NODE_SYMLINK: {
+		char *buf = malloc(LB_TARGET_MAX);
+		ssize_t k;
+
+		if (!buf)
+			return -ENOMEM;
+		k = readlinkat(dirfd, name, buf, LB_TARGET_MAX);
+		if (k < 0) {
+			free(buf);
+			warn(c, errno == ENOENT ? "vanished before it could be read" : "cannot read link: %s",
+			     strerror(errno));
+			return 1;
+		}
+		n->target = (uint8_t *)buf;
+		n->targetlen = (size_t)k;
+		c->st->others++;
+		return 0;
+	}
+	case LB_NODE_DIR: {
+		struct lb_tree pt;
+		int fd;
+
+		c->st->dirs++;
+		if (c->pg)
+			__atomic_add_fetch(&c->pg->dirs, 1, __ATOMIC_RELAXED);
+		if (c->have_repo_st && st->st_dev == c->repo_st.st_dev && st->st_ino == c->repo_st.st_ino) {
+			lb_log(LB_LOG_INFO, "%s: the repository itself; not saved", (const char *)c->path.data);
+			return 1;
+		}
+		if (c->o->one_file_system && st->st_dev != c->root_dev) {
+			struct lb_tree empty;
+
+			/* a mount point: keep the directory, not what is mounted on it */
+			lb_tree_init(&empty);
+			return store_tree(c, &empty, n->subtree);
+		}
+		lb_progress_op(c->pg, (const char *)c->path.data);
+		fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
+		if (fd < 0 && errno == EPERM)
+			fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0) {
+			warn(c, errno == ENOENT ? "vanished before it could be read" : "cannot open directory: %s",
+			     strerror(errno));
+			return 1;
+		}
+		load_parent_tree(c, pn, &pt);
+		e = backup_dir(c, fd, &pt, n->subtree);
+		lb_tree_release(&pt);
+		close(fd);
+		return e;
+	}
+	default:
+		c->st->others++;
+		return 0;
+	}
+}
+
+static int backup_dir(struct bctx *c, int dirfd, const struct lb_tree *parent, uint8_t id[32])
+{
+	struct namevec nv = { 0 };
+	struct lb_tree t;
+	int e;
+
+	lb_tree_init(&t);
+	e = read_names(c, dirfd, &nv);
+	if (e < 0) {
+		if (e == -ENOMEM)
+			goto out;
+		warn(c, "cannot list directory: %s; saved as empty", lb_strerror(e));
+	}
+	for (size_t i = 0; i < nv.n; i++) {
+		const char *name = nv.v[i];
+		struct lb_node *n;
+		struct stat st;
+		size_t saved;
+
+		if (canceled(c)) {
+			e = lb_err(-LB_E_CANCELED, "canceled");
+			goto out;
+		}
+		if ((e = path_push(&c->path, name, &saved)) < 0)
+			goto out;
+		if (excluded(c, name)) {
+			path_pop(&c->path, saved);
+			continue;
+		}
+		lb_progress_op(c->pg, (const char *)c->path.data);
+		if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			warn(c, errno == ENOENT ? "vanished before it could be read" : "cannot stat: %s",
+			     strerror(errno));
+			path_pop(&c->path, saved);
+			continue;
+		}
+		if ((e = lb_tree_add(&t, &n)) < 0)
+			goto out;
+		n->namelen = strlen(name);
+		n->name = (uint8_t *)strdup(name);
+		if (!n->name) {
+			e = -ENOMEM;
+			goto out;
+		}
+		e = backup_entry(c, dirfd, name, &st, lb_tree_find(parent, (const uint8_t *)name, n->namelen), n);
+		path_pop(&c->path, saved);
+		if (e < 0)
+			goto out;
+		if (e == 1) {
+			lb_node_release(n);
+			t.n--;
+		}
+	}
+	e = store_tree(c, &t, id);
+out:
+	namevec_free(&nv);
+	lb_tree_release(&t);
+	return e;
+}
+
+/* ---- the paths given on the command line ---- */
+
+/* Lexically normalises path to an absolute path without ".", ".." or
+ * repeated slashes. */
+static char *normalise(const char *path)
+{
+	char cwd[4096], *in, *out, *tok, *save = NULL;
+	size_t len = 0;
+
+	if (path[0] == '/') {
+		in = strdup(path);
+	} else {
+		if (!getcwd(cwd, sizeof cwd))
+			return NULL;
+		in = malloc(strlen(cwd) + strlen(path) + 2);
+		if (in)
+			sprintf(in, "%s/%s", cwd, path);
+	}
+	if (!in)
+		return NULL;
+	out = calloc(1, strlen(in) + 2);
+	if (!out) {
+		free(in);
+		return NULL;
+	}
+	for (tok = strtok_r(in, "/", &save); tok; tok = strtok_r(NULL, "/", &save)) {
+		if (!strcmp(tok, "."))
+			continue;
+		if (!strcmp(tok, "..")) {
+			while (len > 0 && out[len - 1] != '/')
+				len--;
+			if (len > 0)
+				len--;
+			out[len] = 0;
+			continue;
+		}
+		out[len++] = '/';
+		strcpy(out + len, tok);
+		len += strlen(tok);
+	}
+	if (len == 0)
+		strcpy(out, "/");
+	free(in);
+	return out;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char * const *)a, *(char * const *)b);
+}
+
+/* Backs up the part of the path set below prefix (prefix is "" for the
+ * root, else "/a/b") into a tree.  paths are sorted, none inside another;
+ * directories between the root and a path keep their own metadata but
+ * hold only what leads to the paths. */
+static int backup_paths(struct bctx *c, const char *prefix, char **paths, size_t n,
+			const struct lb_tree *parent, uint8_t id[32])
+{
+	struct lb_tree t;
+	size_t plen = strlen(prefix), i = 0;
+	char *comp = NULL, *full = NULL;
+	int dfd, e = 0;
+
+	lb_tree_init(&t);
+	dfd = open(plen ? prefix : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return lb_errno(-errno, "%s", plen ? prefix : "/");
+	while (i < n) {
+		const char *rest = paths[i] + plen + 1; /* after "prefix/" */
+		const char *slash = strchr(rest, '/');
+		size_t clen = slash ? (size_t)(slash - rest) : strlen(rest), j = i;
+		const struct lb_node *pn;
+		struct lb_node *node;
+		struct stat st;
+
+		comp = strndup(rest, clen);
+		full = malloc(plen + clen + 2);
+		if (!comp || !full) {
+			e = -ENOMEM;
+			goto out;
+		}
+		sprintf(full, "%s/%s", prefix, comp);
+		/* the group of paths under this component */
+		while (j < n && strncmp(paths[j] + plen + 1, comp, clen) == 0 &&
+		       (paths[j][plen + 1 + clen] == '/' || paths[j][plen + 1 + clen] == 0))
+			j++;
+		lb_buf_reset(&c->path);
+		if ((e = lb_buf_append(&c->path, full, strlen(full) + 1)) < 0)
+			goto out;
+		c->path.len--;
+		if (fstatat(dfd, comp, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			e = lb_errno(-errno, "%s", full);
+			goto out;
+		}
+		if ((e = lb_tree_add(&t, &node)) < 0)
+			goto out;
+		node->name = (uint8_t *)comp;
+		node->namelen = clen;
+		comp = NULL;
+		pn = lb_tree_find(parent, node->name, clen);
+		if (paths[i][plen + 1 + clen] == 0) {
+			c->root_dev = st.st_dev;
+			e = backup_entry(c, dfd, (const char *)node->name, &st, pn, node);
+			if (e == 1)
+				e = lb_err(-ENOENT, "%s: could not be backed up", full);
+		} else if (!S_ISDIR(st.st_mode)) {
+			e = lb_err(-ENOTDIR, "%s: not a directory", full);
+		} else {
+			struct lb_tree pt;
+
+			lb_node_from_stat(node, &st, c->owners);
+			if (lb_xattrs_read(dfd, (const char *)node->name, node) == -ENOMEM) {
+				e = -ENOMEM;
+				goto out;
+			}
+			load_parent_tree(c, pn, &pt);
+			e = backup_paths(c, full, paths + i, j - i, &pt, node->subtree);
+			lb_tree_release(&pt);
+		}
+		if (e < 0)
+			goto out;
+		free(full);
+		full = NULL;
+		i = j;
+	}
+	e = store_tree(c, &t, id);
+out:
+	free(comp);
+	free(full);
+	close(dfd);
+	lb_tree_release(&t);
+	return e;
+}
+
+/* ---- parent snapshot ---- */
+
+static bool same_paths(const struct lb_snapshot *s, char **paths, size_t n)
+{
+	if (s->npaths != n)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(s->paths[i], paths[i]) != 0)
+			return false;
+	return true;
+}
+
+static int find_parent(struct bctx *c, const char *host, char **paths, size_t n, struct lb_tree *root)
+{
+	struct lb_snapshot **v = NULL, *s = NULL;
+	struct lb_node fake = { .type = LB_NODE_DIR };
+	size_t nv = 0;
+	int e;
+
+	lb_tree_init(root);
+	if (c->o->parent) {
+		if ((e = lb_snapshot_find(c->r, c->o->parent, &s)) < 0)
+			return e;
+	} else {
+		if ((e = lb_snapshot_list(c->r, &v, &nv)) < 0)
+			return e;
+		for (size_t i = nv; i-- > 0;) {
+			if (!strcmp(v[i]->host, host) && same_paths(v[i], paths, n)) {
+				s = v[i];
+				v[i] = NULL;
+				break;
+			}
+		}
+		lb_snapshot_list_free(v, nv);
+	}
+	if (!s)
+		return 0;
+	snprintf(c->st->parent, sizeof c->st->parent, "%s", s->id);
+	memcpy(fake.subtree, s->tree, 32);
+	load_parent_tree(c, &fake, root);
+	lb_snapshot_free(s);
+	return 0;
+}
+
+static int write_manifest(struct bctx *c, const char *host, char **paths, size_t n, int64_t start_ns,
+			  const uint8_t tree[32], char id[65])
+{
+	struct lb_snapshot s = { 0 };
+	struct lb_backup_stats *st = c->st;
+	char user[256] = "";
+	json_t *j, *stats, *ex;
+	int e;
+
+	j = c->o->sources ? json_deep_copy(c->o->sources) : json_object();
+	if (!j)
+		return -ENOMEM;
+	if (!json_is_object(j)) {
+		json_decref(j);
+		return lb_err(-EINVAL, "backup sources must be a JSON object");
+	}
+	getlogin_r(user, sizeof user - 1);
+	if (!user[0])
+		snprintf(user, sizeof user, "%s", getenv("USER") ? getenv("USER") : "");
+	stats = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:I}",
+			  "files_new", (json_int_t)st->files_new, "files_changed", (json_int_t)st->files_changed,
+			  "files_unmodified", (json_int_t)st->files_unmodified, "dirs", (json_int_t)st->dirs,
+			  "others", (json_int_t)st->others, "bytes_total", (json_int_t)st->bytes_total,
+			  "bytes_read", (json_int_t)st->bytes_read, "blobs_new", (json_int_t)st->blobs_new,
+			  "bytes_new_raw", (json_int_t)st->bytes_new_raw, "bytes_added", (json_int_t)st->bytes_added,
+			  "duration_s", (double)st->duration_ns / 1e9, "warnings", (json_int_t)st->warnings);
+	ex = json_array();
+	for (size_t i = 0; ex && i < c->o->nexcludes; i++)
+		json_array_append_new(ex, json_string(c->o->excludes[i]));
+	json_object_set_new(j, "stats", stats);
+	json_object_set_new(j, "excludes", ex);
+	json_object_set_new(j, "one_file_system", json_boolean(c->o->one_file_system));
+	json_object_set_new(j, "program", json_string("lifeboat " LB_VERSION));
+	s.time_s = start_ns / 1000000000;
+	s.time_ns = start_ns % 1000000000;
+	s.host = (char *)host;
+	s.user = user;
+	s.paths = paths;
+	s.npaths = n;
+	s.tags = (char **)c->o->tags;
+	s.ntags = c->o->ntags;
+	memcpy(s.tree, tree, 32);
+	snprintf(s.parent, sizeof s.parent, "%s", st->parent);
+	s.json = j;
+	e = lb_snapshot_save(c->r, &s);
+	if (e == 0)
+		snprintf(id, 65, "%s", s.id);
+	json_decref(s.json);
+	return e;
+}
+
+int lb_backup_run(struct lb_repo *r, const struct lb_backup_opts *o, struct lb_backup_stats *stats,
+		  char id[65])
+{
+	struct bctx c = { .r = r, .o = o, .pg = o->progress, .st = stats };
+	struct lb_packer_stats ps;
+	struct lb_tree root;
+	char host[256] = "", **paths = NULL;
+	size_t n = 0;
+	uint8_t tree[32];
+	int64_t start_ns = lb_now_ns(), start_mono = lb_mono_ns();
+	struct lb_walk_scan *scan = NULL;
+	int e;
+
+	memset(stats, 0, sizeof *stats);
+	lb_tree_init(&root);
+	lb_buf_init(&c.path, 0);
+	lb_buf_init(&c.tbuf, LB_BLOB_MAX + (1u << 20));
+	if (o->npaths == 0)
+		return lb_err(-EINVAL, "backup: no paths given");
+	if (o->host)
+		snprintf(host, sizeof host, "%s", o->host);
+	else
+		gethostname(host, sizeof host - 1);
+	paths = calloc(o->npaths, sizeof *paths);
+	if (!paths)
+		return -ENOMEM;
+	for (size_t i = 0; i < o->npaths; i++) {
+		struct stat st;
+
+		if (!(paths[n] = normalise(o->paths[i]))) {
+			e = lb_errno(-errno ? -errno : -ENOMEM, "%s", o->paths[i]);
+			goto out;
+		}
+		if (lstat(paths[n], &st) < 0) {
+			e = lb_errno(-errno, "%s", o->paths[i]);
+			free(paths[n]);
+			goto out;
+		}
+		n++;
+	}
+	qsort(paths, n, sizeof *paths, cmp_str);
+	/* drop duplicates and paths inside another path of the set */
+	{
+		size_t w = 0;
+
+		for (size_t i = 0; i < n; i++) {
+			if (w > 0) {
+				const char *p = paths[w - 1];
+				size_t pl = strlen(p);
+
+				if (!strcmp(p, "/") || (!strncmp(paths[i], p, pl) &&
+							(paths[i][pl] == '/' || paths[i][pl] == 0))) {
+					free(paths[i]);
+					continue;
+				}
+			}
+			paths[w++] = paths[i];
+		}
+		n = w;
+	}
+	c.rcap = LB_MAX(READ_BUF_MIN, 2 * (size_t)r->cfg.chunk_max);
+	c.rbuf = malloc(c.rcap);
+	if (!c.rbuf || (e = lb_owner_cache_new(&c.owners)) < 0) {
+		e = -ENOMEM;
+		goto out;
+	}
+	if (stat(lb_repo_location(r), &c.repo_st) == 0)
+		c.have_repo_st = true;
+	if ((e = lb_repo_load_index(r, LB_LOAD_ORPHANS)) < 0)
+		goto out;
+	if ((e = find_parent(&c, host, paths, n, &root)) < 0)
+		goto out;
+	if ((e = lb_packer_new(r, o->workers, &c.pk)) < 0)
+		goto out;
+	if (o->estimate && c.pg)
+		lb_walk_scan_start((const char *const *)paths, n, o, c.pg, &scan);
+	if (n == 1 && !strcmp(paths[0], "/")) {
+		int dfd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		struct stat st;
+
+		if (dfd < 0 || fstat(dfd, &st) < 0) {
+			e = lb_errno(-errno, "/");
+			if (dfd >= 0)
+				close(dfd);
+			goto out;
+		}
+		c.root_dev = st.st_dev;
+		lb_buf_append(&c.path, "/", 2);
+		c.path.len = 1;
+		e = backup_dir(&c, dfd, &root, tree);
+		close(dfd);
+	} else {
+		e = backup_paths(&c, "", paths, n, &root, tree);
+	}
+	if (e < 0)
+		goto out;
+	lb_progress_op(c.pg, NULL);
+	/* packs and index are durable before the manifest names them */
+	if ((e = lb_packer_flush(c.pk)) < 0)
+		goto out;
+	lb_packer_stats(c.pk, &ps);
+	stats->blobs_new = ps.blobs_new;
+	stats->bytes_new_raw = ps.raw_new;
+	stats->bytes_added = ps.stored_new;
+	stats->packs = ps.packs;
+	stats->duration_ns = lb_mono_ns() - start_mono;
+	e = write_manifest(&c, host, paths, n, start_ns, tree, id);
+out:
+	if (e < 0 && e != -ENOMEM && !lb_errmsg()[0])
+		lb_err(e, "%s", lb_strerror(e));
+	lb_walk_scan_stop(scan);
+	lb_packer_free(c.pk);
+	lb_tree_release(&root);
+	for (size_t i = 0; i < n; i++)
+		free(paths[i]);
+	free(paths);
+	free(c.rbuf);
+	for (size_t i = 0; i < c.caphl; i++)
+		free(c.hl[i].extents);
+	free(c.hl);
+	lb_owner_cache_free(c.owners);
+	lb_buf_release(&c.path);
+	lb_buf_release(&c.tbuf);
+	return e;
+}

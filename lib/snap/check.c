@@ -1,0 +1,421 @@
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lifeboat/check.h"
+#include "lifeboat/snapshot.h"
+#include "lifeboat/tree.h"
+#include "store/store.h"
+
+struct cpack {
+	uint8_t id[LB_ID_LEN];
+	struct lb_toc_entry *idx_entries; /* as the index files list it (first listing) */
+	uint32_t idx_count;
+	bool in_index, on_disk;
+	uint64_t size;
+};
+
+struct cctx {
+	struct lb_repo *r;
+	const struct lb_check_opts *o;
+	struct lb_check_stats *st;
+	struct lb_index *packmap; /* pack id -> slot in packs (loc.offset) */
+	struct cpack *packs;
+	size_t npacks, cap;
+	struct lb_index *seen;    /* trees already walked */
+	struct lb_buf buf;
+	const char *cur_index;
+};
+
+static void say(struct cctx *c, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void say(struct cctx *c, int level, const char *fmt, ...)
+{
+	char msg[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (level == LB_LOG_ERROR)
+		c->st->errors++;
+	else if (level == LB_LOG_WARN)
+		c->st->warnings++;
+	if (c->o->report)
+		c->o->report(c->o->ctx, level, msg);
+}
+
+static struct cpack *pack_get(struct cctx *c, const uint8_t id[LB_ID_LEN], bool create)
+{
+	struct lb_blob_loc loc;
+
+	if (lb_index_lookup(c->packmap, id, &loc))
+		return &c->packs[loc.offset];
+	if (!create)
+		return NULL;
+	if (c->npacks == c->cap) {
+		size_t ncap = c->cap ? c->cap * 2 : 256;
+		void *p = realloc(c->packs, ncap * sizeof *c->packs);
+
+		if (!p)
+			return NULL;
+		c->packs = p;
+		c->cap = ncap;
+	}
+	memset(&loc, 0, sizeof loc);
+	loc.offset = (uint32_t)c->npacks;
+	loc.type = LB_BLOB_DATA;
+	if (lb_index_add(c->packmap, id, &loc) < 0)
+		return NULL;
+	memset(&c->packs[c->npacks], 0, sizeof *c->packs);
+	memcpy(c->packs[c->npacks].id, id, LB_ID_LEN);
+	return &c->packs[c->npacks++];
+}
+
+/* ---- index files ---- */
+
+static int index_pack_cb(const uint8_t pack_id[LB_ID_LEN], const struct lb_toc_entry *e, uint32_t count, void *ctx)
+{
+	struct cctx *c = ctx;
+	struct cpack *p = pack_get(c, pack_id, true);
+
+	if (!p)
+		return -ENOMEM;
+	if (p->in_index)
+		return 0; /* listed twice (an adopted orphan, or a concurrent writer): harmless */
+	p->in_index = true;
+	p->idx_entries = malloc((count ? count : 1) * sizeof *e);
+	if (!p->idx_entries)
+		return -ENOMEM;
+	memcpy(p->idx_entries, e, count * sizeof *e);
+	p->idx_count = count;
+	c->st->blobs += count;
+	return 0;
+}
+
+static int index_cb(const char *name, uint64_t size, void *ctx)
+{
+	struct cctx *c = ctx;
+	int e;
+
+	c->st->index_files++;
+	e = lb_repo_get_sealed(c->r, LB_KIND_INDEX, name, &c->buf);
+	if (e == 0) {
+		e = lb_index_file_decode(c->buf.data, c->buf.len, index_pack_cb, c);
+		if (e < 0 && e != -ENOMEM)
+			lb_err_wrap(e, "index %s", name);
+	}
+	if (e == -ENOMEM)
+		return e;
+	if (e < 0)
+		say(c, LB_LOG_ERROR, "%s", lb_errmsg());
+	return 0;
+}
+
+/* ---- packs ---- */
+
+static int disk_pack_cb(const char *name, uint64_t size, void *ctx)
+{
+	struct cctx *c = ctx;
+	uint8_t id[LB_ID_LEN];
+	struct cpack *p;
+
+	if (lb_unhex(id, LB_ID_LEN, name) < 0)
+		return 0;
+	p = pack_get(c, id, true);
+	if (!p)
+		return -ENOMEM;
+	p->on_disk = true;
+	p->size = size;
+	return 0;
+}
+
+static void check_pack_structure(struct cctx *c, struct cpack *p)
+{
+	struct lb_toc_entry *toc = NULL;
+	uint8_t salt[LB_SALT_LEN];
+	char name[65], bid[65];
+	uint32_t n;
+	uint64_t size;
+	int e;
+
+	lb_hex(name, p->id, LB_ID_LEN);
+	if (!p->on_disk) {
+		say(c, LB_LOG_ERROR, "pack %s: listed in the index but missing from the repository", name);
+		return;
+	}
+	if (!p->in_index)
+		say(c, LB_LOG_WARN, "pack %s: not listed in any index (left by an interrupted backup; "
+		    "the next backup indexes it)", name);
+	e = lb_repo_read_pack_toc(c->r, name, &toc, &n, salt, &size);
+	if (e < 0) {
+		say(c, LB_LOG_ERROR, "%s", lb_errmsg());
+		return;
+	}
+	if (p->in_index) {
+		/* every blob the index promises must be where it says */
+		for (uint32_t i = 0; i < p->idx_count; i++) {
+			const struct lb_toc_entry *want = &p->idx_entries[i];
+			bool found = false;
+
+			for (uint32_t j = 0; j < n && !found; j++)
+				found = !memcmp(toc[j].id, want->id, LB_ID_LEN) && toc[j].offset == want->offset &&
+					toc[j].stored_len == want->stored_len && toc[j].raw_len == want->raw_len &&
+					toc[j].type == want->type;
+			if (!found) {
+				lb_hex(bid, want->id, LB_ID_LEN);
+				say(c, LB_LOG_ERROR, "pack %s: blob %s: in the index but not in the pack's table of contents",
+				    name, bid);
+			}
+		}
+	}
+	free(toc);
+}
+
+/* Reads a whole pack and verifies every blob: authentication, decompression,
+ * and the keyed hash against the id. */
+static void read_pack(struct cctx *c, struct cpack *p)
+{
+	struct lb_toc_entry *toc = NULL;
+	const struct lb_toc_entry *list;
+	uint8_t salt[LB_SALT_LEN], key[LB_KEY_LEN], hdr[LB_PACK_HEADER_LEN];
+	struct lb_buf out;
+	char name[65], bid[65];
+	uint8_t *data = NULL;
+	uint32_t n;
+	uint64_t size;
+	int e, have_key = 0;
+
+	lb_hex(name, p->id, LB_ID_LEN);
+	if (!p->on_disk)
+		return;
+	lb_buf_init(&out, LB_BLOB_MAX);
+	e = lb_repo_read_pack_toc(c->r, name, &toc, &n, salt, &size);
+	if (e < 0) {
+		/* the table of contents is damaged: the index still says where blobs are */
+		list = p->idx_entries;
+		n = p->idx_count;
+		size = p->size;
+	} else {
+		list = toc;
+	}
+	c->st->packs_read++;
+	if (size > (uint64_t)LB_PACK_MAX_BYTES + (16u << 20)) {
+		say(c, LB_LOG_ERROR, "pack %s: implausible size %llu", name, (unsigned long long)size);
+		goto out;
+	}
+	data = malloc(size ? size : 1);
+	if (!data) {
+		say(c, LB_LOG_ERROR, "pack %s: out of memory reading %llu bytes", name, (unsigned long long)size);
+		goto out;
+	}
+	lb_progress_op(c->o->progress, name);
+	e = c->r->be->ops->read_at(c->r->be, LB_KIND_PACK, name, 0, data, size);
+	if (e < 0) {
+		say(c, LB_LOG_ERROR, "%s", lb_errmsg());
+		goto out;
+	}
+	c->st->bytes_read += size;
+	if (c->o->progress)
+		__atomic_add_fetch(&c->o->progress->bytes, size, __ATOMIC_RELAXED);
+	memcpy(hdr, data, LB_MIN(size, sizeof hdr));
+	if (size >= sizeof hdr && lb_pack_header_decode(hdr, salt) == 0 && lb_repo_pack_key(c->r, salt, key) == 0)
+		have_key = 1;
+	else
+		say(c, LB_LOG_ERROR, "pack %s: header damaged; none of its %u blobs can be read", name, n);
+	for (uint32_t i = 0; have_key && i < n; i++) {
+		const struct lb_toc_entry *te = &list[i];
+		uint64_t reclen = LB_BLOB_HEADER_LEN + (uint64_t)te->stored_len + LB_TAG_LEN;
+
+		lb_hex(bid, te->id, LB_ID_LEN);
+		if ((uint64_t)te->offset + reclen > size) {
+			say(c, LB_LOG_ERROR, "pack %s: blob %s: lies beyond the end of the pack", name, bid);
+			continue;
+		}
+		e = lb_repo_open_blob_record(c->r, key, te->offset, data + te->offset, reclen, te, &out);
+		c->st->blobs_read++;
+		if (e < 0)
+			say(c, LB_LOG_ERROR, "pack %s: blob %s (offset %u): %s", name, bid, te->offset, lb_errmsg());
+	}
+	if (have_key && !toc)
+		say(c, LB_LOG_ERROR, "pack %s: %u blobs read through the index; its table of contents is damaged",
+		    name, n);
+out:
+	lb_wipe(key, sizeof key);
+	lb_buf_release(&out);
+	free(data);
+	free(toc);
+}
+
+/* ---- snapshots and trees ---- */
+
+static void check_tree(struct cctx *c, const uint8_t id[32], const char *snap, struct lb_buf *path, int depth)
+{
+	struct lb_blob_loc dummy = { .type = LB_BLOB_TREE };
+	struct lb_tree t;
+	char hex[65];
+	int e;
+
+	if (lb_index_lookup(c->seen, id, NULL))
+		return;
+	lb_index_add(c->seen, id, &dummy);
+	c->st->trees++;
+	lb_hex(hex, id, 32);
+	if (depth > 100000) {
+		say(c, LB_LOG_ERROR, "snapshot %.12s: %s: tree nesting too deep", snap, (char *)path->data);
+		return;
+	}
+	e = lb_repo_read_blob(c->r, id, LB_BLOB_TREE, &c->buf);
+	if (e == 0)
+		e = lb_tree_decode(c->buf.data, c->buf.len, &t);
+	if (e < 0) {
+		say(c, LB_LOG_ERROR, "snapshot %.12s: directory %s (tree %s): %s", snap,
+		    path->len ? (char *)path->data : "/", hex, lb_errmsg());
+		return;
+	}
+	for (size_t i = 0; i < t.n; i++) {
+		const struct lb_node *n = &t.nodes[i];
+		size_t saved = path->len;
+
+		lb_buf_put_u8(path, '/');
+		lb_buf_append(path, n->name, n->namelen);
+		lb_buf_put_u8(path, 0);
+		path->len--;
+		if (!lb_name_valid(n->name, n->namelen))
+			say(c, LB_LOG_ERROR, "snapshot %.12s: tree %s: entry with an invalid name", snap, hex);
+		else if (i > 0 && lb_name_cmp(t.nodes[i - 1].name, t.nodes[i - 1].namelen, n->name, n->namelen) >= 0)
+			say(c, LB_LOG_ERROR, "snapshot %.12s: %s: entries out of order or duplicated", snap,
+			    (char *)path->data);
+		if (n->type == LB_NODE_FILE) {
+			pthread_mutex_lock(&c->r->lock);
+			for (size_t k = 0; k < n->nextents; k++) {
+				struct lb_blob_loc loc;
+
+				if (n->extents[k].hole)
+					continue;
+				if (!lb_index_lookup(c->r->idx, n->extents[k].id, &loc) || loc.type != LB_BLOB_DATA) {
+					char bid[65];
+
+					lb_hex(bid, n->extents[k].id, 32);
+					pthread_mutex_unlock(&c->r->lock);
+					say(c, LB_LOG_ERROR, "snapshot %.12s: %s: data blob %s is missing", snap,
+					    (char *)path->data, bid);
+					pthread_mutex_lock(&c->r->lock);
+				}
+			}
+			pthread_mutex_unlock(&c->r->lock);
+		} else if (n->type == LB_NODE_DIR) {
+			check_tree(c, n->subtree, snap, path, depth + 1);
+		}
+		path->len = saved;
+		path->data[saved] = 0;
+	}
+	lb_tree_release(&t);
+}
+
+static int snapshot_cb(const char *name, uint64_t size, void *ctx)
+{
+	struct cctx *c = ctx;
+	struct lb_snapshot *s;
+	struct lb_buf path;
+	int e;
+
+	c->st->snapshots++;
+	e = lb_snapshot_load(c->r, name, &s);
+	if (e == -ENOMEM)
+		return e;
+	if (e < 0) {
+		say(c, LB_LOG_ERROR, "%s", lb_errmsg());
+		return 0;
+	}
+	lb_buf_init(&path, 0);
+	lb_buf_put_u8(&path, 0);
+	path.len = 0;
+	check_tree(c, s->tree, s->id, &path, 0);
+	lb_buf_release(&path);
+	lb_snapshot_free(s);
+	return 0;
+}
+
+static bool chosen(const struct lb_check_opts *o, const struct cpack *p, size_t i, size_t n, const uint8_t *pick)
+{
+	if (o->subset_m)
+		return p->id[0] % o->subset_m == o->subset_n - 1;
+	if (o->subset_pct > 0 && o->subset_pct < 100)
+		return pick[i];
+	return true;
+}
+
+int lb_check_run(struct lb_repo *r, const struct lb_check_opts *o, struct lb_check_stats *st)
+{
+	struct cctx c = { .r = r, .o = o, .st = st };
+	uint8_t *pick = NULL;
+	int e;
+
+	memset(st, 0, sizeof *st);
+	lb_buf_init(&c.buf, LB_INDEX_FILE_MAX);
+	if ((e = lb_index_new(&c.packmap)) < 0 || (e = lb_index_new(&c.seen)) < 0)
+		goto out;
+	/* every blob any pack holds, for the tree walk below */
+	if ((e = lb_repo_load_index(r, LB_LOAD_ORPHANS)) < 0)
+		goto out;
+	if ((e = r->be->ops->list(r->be, LB_KIND_INDEX, index_cb, &c)) < 0)
+		goto out;
+	if ((e = r->be->ops->list(r->be, LB_KIND_PACK, disk_pack_cb, &c)) < 0)
+		goto out;
+	st->packs = c.npacks;
+	for (size_t i = 0; i < c.npacks; i++)
+		check_pack_structure(&c, &c.packs[i]);
+	if ((e = r->be->ops->list(r->be, LB_KIND_SNAPSHOT, snapshot_cb, &c)) < 0)
+		goto out;
+	if (o->read_data) {
+		pick = calloc(c.npacks ? c.npacks : 1, 1);
+		if (!pick) {
+			e = -ENOMEM;
+			goto out;
+		}
+		if (o->subset_pct > 0 && o->subset_pct < 100 && c.npacks) {
+			size_t want = (size_t)((double)c.npacks * o->subset_pct / 100.0 + 0.999999);
+
+			/* a random subset: over nights, every pack gets its turn */
+			for (size_t k = 0; k < want && k < c.npacks;) {
+				uint32_t rnd;
+				size_t i;
+
+				lb_random(&rnd, sizeof rnd);
+				i = rnd % c.npacks;
+				if (!pick[i]) {
+					pick[i] = 1;
+					k++;
+				}
+			}
+		}
+		if (o->progress) {
+			uint64_t total = 0;
+
+			for (size_t i = 0; i < c.npacks; i++)
+				if (chosen(o, &c.packs[i], i, c.npacks, pick))
+					total += c.packs[i].size;
+			__atomic_store_n(&o->progress->bytes_total, total, __ATOMIC_RELAXED);
+			__atomic_store_n(&o->progress->total_done, 1, __ATOMIC_RELAXED);
+		}
+		for (size_t i = 0; i < c.npacks; i++) {
+			if (o->progress && o->progress->cancel) {
+				e = lb_err(-LB_E_CANCELED, "canceled");
+				goto out;
+			}
+			if (chosen(o, &c.packs[i], i, c.npacks, pick))
+				read_pack(&c, &c.packs[i]);
+		}
+	}
+	e = 0;
+out:
+	free(pick);
+	for (size_t i = 0; i < c.npacks; i++)
+		free(c.packs[i].idx_entries);
+	free(c.packs);
+	lb_index_free(c.packmap);
+	lb_index_free(c.seen);
+	lb_buf_release(&c.buf);
+	return e;
+}
