@@ -37,7 +37,7 @@ static int config_to_json(const struct lb_repo_config *c, char **out)
 	return 0;
 }
 
-static int config_parse(const uint8_t *data, size_t n, struct lb_repo_config *c)
+int lb_config_parse(const uint8_t *data, size_t n, struct lb_repo_config *c)
 {
 	json_error_t jerr;
 	json_t *j = json_loadb((const char *)data, n, 0, &jerr);
@@ -167,6 +167,15 @@ static int keyfile_parse(const uint8_t *buf, size_t len, struct keyfile *kf)
 out:
 	json_decref(j);
 	return r;
+}
+
+int lb_keyfile_check(const uint8_t *buf, size_t len)
+{
+	struct keyfile kf;
+	int e = keyfile_parse(buf, len, &kf);
+
+	lb_wipe(&kf, sizeof kf);
+	return e;
 }
 
 static void keys_pack(const struct lb_keys *k, uint8_t out[KEY_DATA_LEN])
@@ -436,7 +445,7 @@ int lb_repo_open(const char *path, lb_password_fn pw, void *pwctx, struct lb_rep
 	}
 	if (e < 0)
 		goto fail;
-	e = config_parse(buf.data, buf.len, &r->cfg);
+	e = lb_config_parse(buf.data, buf.len, &r->cfg);
 	if (e < 0)
 		goto fail;
 	e = unlock_keys(r, pw, pwctx);

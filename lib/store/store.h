@@ -72,6 +72,11 @@ struct lb_repo {
 	size_t norphans;
 };
 
+/* Parses the plain JSON config (fuzzed; see tests/fuzz). */
+int lb_config_parse(const uint8_t *data, size_t n, struct lb_repo_config *c);
+/* Parses a key file without trying to open it (fuzzed). */
+int lb_keyfile_check(const uint8_t *buf, size_t len);
+
 /* Keyed id of a blob's plaintext. */
 int lb_repo_blob_id(struct lb_repo *r, const void *data, size_t n, uint8_t id[LB_ID_LEN]);
 
