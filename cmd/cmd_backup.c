@@ -197,7 +197,7 @@ int cmd_backup(int argc, char **argv)
 				      "bytes_read", (json_int_t)st.bytes_read, "blobs_new", (json_int_t)st.blobs_new,
 				      "bytes_added", (json_int_t)st.bytes_added, "packs", (json_int_t)st.packs,
 				      "warnings", (json_int_t)st.warnings, "duration_s", (double)st.duration_ns / 1e9);
-		char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+		char *s = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
 
 		if (s)
 			printf("%s\n", s);

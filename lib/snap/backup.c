@@ -512,6 +512,12 @@ static int backup_entry(struct bctx *c, int dirfd, const char *name, struct stat
 		}
 		n->target = (uint8_t *)buf;
 		n->targetlen = (size_t)k;
+		/* readlink itself may move the link's atime (relatime): record
+		 * the time as it is now, so the source and the snapshot agree */
+		if (fstatat(dirfd, name, st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st->st_mode)) {
+			n->atime_s = st->st_atim.tv_sec;
+			n->atime_ns = (uint32_t)st->st_atim.tv_nsec;
+		}
 		c->st->others++;
 		return 0;
 	}
