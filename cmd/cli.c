@@ -290,7 +290,7 @@ void cli_human_bytes(char *out, size_t n, uint64_t b)
 		snprintf(out, n, "%.1f %s", v, units[u]);
 }
 
-/* ---- progress line ---- */
+/* ---- progress line: redrawn four times a second ---- */
 
 struct cli_progress {
 	pthread_t th;
@@ -327,7 +327,7 @@ static void draw(struct cli_progress *cp)
 	cli_human_bytes(done, sizeof done, bytes);
 	cli_human_bytes(rate, sizeof rate, secs > 0.5 ? (uint64_t)((double)bytes / secs) : 0);
 	fmt_secs(el, sizeof el, (long)secs);
-	if (total > bytes && secs > 1 && bytes > 0 && __atomic_load_n(&p->total_done, __ATOMIC_RELAXED)) {
+	if (total > bytes && secs > 0.2 && bytes > 0 && __atomic_load_n(&p->total_done, __ATOMIC_RELAXED)) {
 		char t[32];
 
 		fmt_secs(t, sizeof t, (long)((double)(total - bytes) / ((double)bytes / secs)));
@@ -361,7 +361,7 @@ static void *progress_main(void *arg)
 		struct timespec ts;
 
 		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 500000000;
+		ts.tv_nsec += 250000000;
 		if (ts.tv_nsec >= 1000000000) {
 			ts.tv_sec++;
 			ts.tv_nsec -= 1000000000;
