@@ -386,7 +386,8 @@ static int read_names(struct bctx *c, int dirfd, struct namevec *nv)
 	lb_progress_op(c->pg, NULL);
 	if (fd)
 		return -fd;
-	qsort(nv->v, nv->n, sizeof *nv->v, cmp_cstr);
+	if (nv->n > 1)
+		qsort(nv->v, nv->n, sizeof *nv->v, cmp_cstr);
 	return 0;
 }
 
@@ -488,7 +489,8 @@ static int backup_entry(struct bctx *c, int dirfd, const char *name, struct stat
 			h->extents = malloc((n->nextents ? n->nextents : 1) * sizeof *n->extents);
 			if (!h->extents)
 				return -ENOMEM;
-			memcpy(h->extents, n->extents, n->nextents * sizeof *n->extents);
+			if (n->nextents)
+				memcpy(h->extents, n->extents, n->nextents * sizeof *n->extents);
 			h->nextents = n->nextents;
 			h->size = n->size;
 		}

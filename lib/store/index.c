@@ -327,7 +327,8 @@ static void sort_main(struct lb_index *idx)
 	for (uint32_t b = 0; b < DIR_SIZE; b++)
 		dir[b + 1] += dir[b];
 	if (!next) {
-		qsort(idx->main, idx->nmain, sizeof *idx->main, cmp_entry);
+		if (idx->nmain > 1)
+			qsort(idx->main, idx->nmain, sizeof *idx->main, cmp_entry);
 		return;
 	}
 	memcpy(next, dir, (DIR_SIZE + 1) * sizeof *next);
