@@ -102,7 +102,7 @@ static int cat_tree(struct lb_repo *r, const char *spec)
 
 	if ((e = lb_repo_load_index(r, 0)) < 0)
 		return cli_fail(e);
-	if (strlen(spec) != 64 || lb_unhex(id, 32, spec) < 0) {
+	if (strlen(spec) != 64 || lb_unhex(id, 32, spec) < 0 || (e = lb_browse_load_tree(r, id, &t)) < 0) {
 		/* SNAPSHOT[:PATH] */
 		char *copy = strdup(spec), *colon = copy ? strchr(copy, ':') : NULL;
 		struct lb_snapshot *s = NULL;
@@ -124,9 +124,9 @@ static int cat_tree(struct lb_repo *r, const char *spec)
 		}
 		memcpy(id, n.subtree, 32);
 		lb_node_release(&n);
+		if ((e = lb_browse_load_tree(r, id, &t)) < 0)
+			return cli_fail(e);
 	}
-	if ((e = lb_browse_load_tree(r, id, &t)) < 0)
-		return cli_fail(e);
 	arr = json_array();
 	for (size_t i = 0; i < t.n; i++)
 		json_array_append_new(arr, node_json(&t.nodes[i]));
