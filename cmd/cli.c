@@ -460,7 +460,8 @@ static void *watchdog_main(void *arg)
 		if (w->fired && now - cancel_at > 5 * 1000000000LL) {
 			/* the work is stuck in the kernel (a hung mount): nothing
 			 * was committed, so leaving now is clean */
-			fprintf(stderr, "lifeboat: %s: still blocked; exiting without a snapshot\n", w->what);
+			fprintf(stderr, "lifeboat: %s: still blocked in the kernel after the timeout; exiting now "
+				"(nothing half-written is ever committed)\n", w->what);
 			_exit(EXIT_ERROR);
 		}
 	}
@@ -510,12 +511,11 @@ void cli_watchdog_stop(struct cli_watchdog *w)
 /* ---- signals ---- */
 
 static struct lb_progress *sig_progress;
+volatile sig_atomic_t g_cli_interrupted;
 
 static void on_signal(int sig)
 {
-	static volatile sig_atomic_t count;
-
-	if (++count > 1 || !sig_progress)
+	if (++g_cli_interrupted > 1 || !sig_progress)
 		_exit(128 + sig);
 	sig_progress->cancel = 1;
 }

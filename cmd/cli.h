@@ -4,6 +4,7 @@
 #define LB_CLI_H
 
 #include <getopt.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -64,7 +65,7 @@ char *cli_escape(const char *s, size_t len); /* the same into a malloc'd string 
 long cli_parse_duration(const char *s);
 void cli_human_bytes(char *out, size_t n, uint64_t bytes);
 
-/* A thread that redraws a progress line on the terminal twice a second. */
+/* A thread that redraws a progress line on the terminal four times a second. */
 struct cli_progress;
 struct cli_progress *cli_progress_start(struct lb_progress *p, const char *verb);
 void cli_progress_stop(struct cli_progress *cp);
@@ -76,8 +77,9 @@ struct cli_watchdog *cli_watchdog_start(struct lb_progress *p, long stall_s, lon
 void cli_watchdog_stop(struct cli_watchdog *w);
 bool cli_watchdog_fired(struct cli_watchdog *w);
 
-/* SIGINT/SIGTERM set p->cancel; a second signal exits at once. */
+/* SIGINT/SIGTERM/SIGHUP set p->cancel; a second signal exits at once. */
 void cli_signals_cancel(struct lb_progress *p);
+extern volatile sig_atomic_t g_cli_interrupted; /* signals received */
 
 int cmd_init(int argc, char **argv);
 int cmd_backup(int argc, char **argv);

@@ -176,12 +176,14 @@ int cmd_backup(int argc, char **argv)
 	cp = cli_progress_start(&pg, "backup");
 	e = lb_backup_run(r, &o, &st, id);
 	cli_progress_stop(cp);
-	if (cli_watchdog_fired(wd)) {
-		cli_error("timed out after %ld s; no snapshot was written", timeout_s);
-		goto out;
-	}
+	cli_watchdog_stop(wd);
+	wd = NULL;
 	if (e == -LB_E_CANCELED) {
-		cli_error("interrupted; no snapshot was written (data already stored is reused next time)");
+		if (pg.cancel && timeout_s > 0 && !g_cli_interrupted)
+			cli_error("timed out after %ld s; no snapshot was written (data already stored is reused "
+				  "next time)", timeout_s);
+		else
+			cli_error("interrupted; no snapshot was written (data already stored is reused next time)");
 		goto out;
 	}
 	if (e < 0) {
@@ -216,7 +218,8 @@ int cmd_backup(int argc, char **argv)
 			       (double)st.duration_ns / 1e9);
 			printf("snapshot ");
 		}
-		printf("%s\n", id);
+		if (g_cli.verbosity >= 0 || g_cli.tty)
+			printf("%s\n", id);
 	}
 	ret = st.warnings ? EXIT_WARNINGS : EXIT_OK;
 	if (st.warnings)

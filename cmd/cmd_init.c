@@ -1,3 +1,4 @@
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,11 +40,27 @@ int cmd_init(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			break;
-		case 2001: o.chunk_min = (uint32_t)strtoul(optarg, NULL, 0); break;
-		case 2002: o.chunk_avg = (uint32_t)strtoul(optarg, NULL, 0); break;
-		case 2003: o.chunk_max = (uint32_t)strtoul(optarg, NULL, 0); break;
-		case 2004: o.pack_size = (uint32_t)strtoul(optarg, NULL, 0); break;
-		case 2005: o.zstd_level = atoi(optarg); break;
+		case 2001: case 2002: case 2003: case 2004: case 2005: {
+			char *end;
+			long long v = strtoll(optarg, &end, 0);
+
+			if (end == optarg || *end || v < (c == 2005 ? -100 : 1) || v > UINT32_MAX) {
+				cli_error("'%s' is not a valid number for this option", optarg);
+				return EXIT_USAGE;
+			}
+			if (c == 2001) o.chunk_min = (uint32_t)v;
+			if (c == 2002) o.chunk_avg = (uint32_t)v;
+			if (c == 2003) o.chunk_max = (uint32_t)v;
+			if (c == 2004) o.pack_size = (uint32_t)v;
+			if (c == 2005) {
+				if (v == 0) {
+					cli_error("compression level 0 is not allowed (use 1..22, or -7..-1 for speed)");
+					return EXIT_USAGE;
+				}
+				o.zstd_level = (int)v;
+			}
+			break;
+		}
 		case 'h': init_usage(stdout); return EXIT_OK;
 		default: init_usage(stderr); return EXIT_USAGE;
 		}

@@ -39,7 +39,8 @@ int cmd_key(int argc, char **argv)
 		goto fail;
 	snprintf(old, sizeof old, "%s", lb_repo_key_name(r));
 	/* the new key is durable before the old one goes: a crash leaves two */
-	e = lb_repo_key_add(r, pw, name);
+	e = lb_repo_key_add(r, pw, getenv("LIFEBOAT_TEST_SCRYPT_N") ? strtoull(getenv("LIFEBOAT_TEST_SCRYPT_N"), NULL, 0) : 0,
+			    name);
 	explicit_bzero(pw, sizeof pw);
 	if (e < 0)
 		goto fail;

@@ -128,7 +128,7 @@ struct lb_aead {
 	uint8_t key[LB_KEY_LEN];
 	EVP_CIPHER_CTX *enc; /* keyed once; each call only sets the nonce */
 	EVP_CIPHER_CTX *dec;
-	struct lb_idhash *mac; /* LB_ENC_NONE: tag = HMAC(nonce|aad|aadlen|data) */
+	struct lb_idhash *mac; /* LB_ENC_NONE: tag = HMAC(nonce | le64(aadlen) | aad | data)[0..16) */
 };
 
 void lb_aead_free(struct lb_aead *a)
@@ -292,7 +292,7 @@ int lb_scrypt(const char *password, size_t pwlen, const uint8_t *salt, size_t sa
 	EVP_KDF *kdf = EVP_KDF_fetch(NULL, "SCRYPT", NULL);
 	EVP_KDF_CTX *c = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
 	OSSL_PARAM params[6], *p = params;
-	uint64_t maxmem = 1ULL << 30;
+	uint64_t maxmem = LB_SCRYPT_MAXMEM;
 	int r = 0;
 
 	*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_PASSWORD, (void *)password, pwlen);

@@ -10,6 +10,7 @@
 #define LB_NONCE_LEN 12
 #define LB_TAG_LEN 16
 #define LB_SALT_LEN 16
+#define LB_SCRYPT_MAXMEM (1ull << 30) /* what scrypt may allocate */
 
 /* How sealed objects are protected.  NONE still authenticates (an HMAC tag
  * in place of the GCM tag) so damage is always detected; it only gives up

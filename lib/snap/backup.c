@@ -758,13 +758,19 @@ out:
 
 /* ---- parent snapshot ---- */
 
+/* Manifest paths are stored as lb_json_string_bytes writes them. */
 static bool same_paths(const struct lb_snapshot *s, char **paths, size_t n)
 {
 	if (s->npaths != n)
 		return false;
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(s->paths[i], paths[i]) != 0)
+	for (size_t i = 0; i < n; i++) {
+		json_t *j = lb_json_string_bytes(paths[i]);
+		bool same = j && strcmp(s->paths[i], json_string_value(j)) == 0;
+
+		json_decref(j);
+		if (!same)
 			return false;
+	}
 	return true;
 }
 
@@ -828,7 +834,7 @@ static int write_manifest(struct bctx *c, const char *host, char **paths, size_t
 			  "duration_s", (double)st->duration_ns / 1e9, "warnings", (json_int_t)st->warnings);
 	ex = json_array();
 	for (size_t i = 0; ex && i < c->o->nexcludes; i++)
-		json_array_append_new(ex, json_string(c->o->excludes[i]));
+		json_array_append_new(ex, lb_json_string_bytes(c->o->excludes[i]));
 	json_object_set_new(j, "stats", stats);
 	json_object_set_new(j, "excludes", ex);
 	json_object_set_new(j, "one_file_system", json_boolean(c->o->one_file_system));

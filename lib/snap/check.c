@@ -293,13 +293,20 @@ static void check_tree(struct cctx *c, const uint8_t id[32], const char *snap, s
 
 				if (n->extents[k].hole)
 					continue;
-				if (!lb_index_lookup(c->r->idx, n->extents[k].id, &loc) || loc.type != LB_BLOB_DATA) {
+				bool found = lb_index_lookup(c->r->idx, n->extents[k].id, &loc);
+
+				if (!found || loc.type != LB_BLOB_DATA || loc.raw_len != n->extents[k].len) {
 					char bid[65];
 
 					lb_hex(bid, n->extents[k].id, 32);
 					pthread_mutex_unlock(&c->r->lock);
-					say(c, LB_LOG_ERROR, "snapshot %.12s: %s: data blob %s is missing", snap,
-					    (char *)path->data, bid);
+					if (!found || loc.type != LB_BLOB_DATA)
+						say(c, LB_LOG_ERROR, "snapshot %.12s: %s: data blob %s is missing", snap,
+						    (char *)path->data, bid);
+					else
+						say(c, LB_LOG_ERROR, "snapshot %.12s: %s: data blob %s holds %u bytes, "
+						    "the tree says %llu", snap, (char *)path->data, bid, loc.raw_len,
+						    (unsigned long long)n->extents[k].len);
 					pthread_mutex_lock(&c->r->lock);
 				}
 			}
@@ -337,10 +344,23 @@ static int snapshot_cb(const char *name, uint64_t size, void *ctx)
 	return 0;
 }
 
+struct temp_ctx {
+	uint64_t count, bytes;
+};
+
+static int temp_cb(const char *name, uint64_t size, int64_t mtime, void *ctx)
+{
+	struct temp_ctx *t = ctx;
+
+	t->count++;
+	t->bytes += size;
+	return 0;
+}
+
 static bool chosen(const struct lb_check_opts *o, const struct cpack *p, size_t i, size_t n, const uint8_t *pick)
 {
 	if (o->subset_m)
-		return p->id[0] % o->subset_m == o->subset_n - 1;
+		return lb_le32_get(p->id) % o->subset_m == o->subset_n - 1;
 	if (o->subset_pct > 0 && o->subset_pct < 100)
 		return pick[i];
 	return true;
@@ -368,6 +388,16 @@ int lb_check_run(struct lb_repo *r, const struct lb_check_opts *o, struct lb_che
 		check_pack_structure(&c, &c.packs[i]);
 	if ((e = r->be->ops->list(r->be, LB_KIND_SNAPSHOT, snapshot_cb, &c)) < 0)
 		goto out;
+	{
+		struct temp_ctx t = { 0 };
+
+		for (int k = 0; k < LB_KIND_COUNT; k++)
+			r->be->ops->list_temp(r->be, (enum lb_kind)k, temp_cb, &t);
+		if (t.count)
+			say(&c, LB_LOG_WARN, "%llu temporary file%s (%llu bytes) left by interrupted writers; "
+			    "harmless, and safe to delete while no backup runs", (unsigned long long)t.count,
+			    t.count == 1 ? "" : "s", (unsigned long long)t.bytes);
+	}
 	if (o->read_data) {
 		pick = calloc(c.npacks ? c.npacks : 1, 1);
 		if (!pick) {

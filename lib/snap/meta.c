@@ -80,12 +80,28 @@ static const char *owner_lookup(struct lb_owner_cache *c, struct owner_ent *tab,
 
 const char *lb_owner_user(struct lb_owner_cache *c, uid_t uid)
 {
+	if (!c)
+		return "";
 	return owner_lookup(c, c->users, uid, true);
 }
 
 const char *lb_owner_group(struct lb_owner_cache *c, gid_t gid)
 {
+	if (!c)
+		return "";
 	return owner_lookup(c, c->groups, gid, false);
+}
+
+static char *dup_name(const char *s)
+{
+	size_t n = strnlen(s, LB_OWNER_NAME_MAX);
+	char *d = malloc(n + 1);
+
+	if (d) {
+		memcpy(d, s, n);
+		d[n] = 0;
+	}
+	return d;
 }
 
 void lb_node_from_stat(struct lb_node *n, const struct stat *st, struct lb_owner_cache *oc)
@@ -104,8 +120,9 @@ void lb_node_from_stat(struct lb_node *n, const struct stat *st, struct lb_owner
 	n->gid = st->st_gid;
 	free(n->user);
 	free(n->group);
-	n->user = strdup(oc ? lb_owner_user(oc, st->st_uid) : "");
-	n->group = strdup(oc ? lb_owner_group(oc, st->st_gid) : "");
+	/* names are informational (restore uses the ids): cut to what trees hold */
+	n->user = dup_name(lb_owner_user(oc, st->st_uid));
+	n->group = dup_name(lb_owner_group(oc, st->st_gid));
 	n->mtime_s = st->st_mtim.tv_sec;
 	n->mtime_ns = (uint32_t)st->st_mtim.tv_nsec;
 	n->atime_s = st->st_atim.tv_sec;

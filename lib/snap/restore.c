@@ -327,6 +327,7 @@ static int restore_dir(struct rctx *c, int dirfd, const char *name, const struct
 static int restore_tree(struct rctx *c, int dirfd, const uint8_t id[32], enum match m)
 {
 	struct lb_tree t;
+	size_t last = 0;
 	int e;
 
 	e = lb_repo_read_blob(c->r, id, LB_BLOB_TREE, &c->blob);
@@ -358,11 +359,14 @@ static int restore_tree(struct rctx *c, int dirfd, const uint8_t id[32], enum ma
 			       (const char *)n->name);
 			goto next;
 		}
-		if (i > 0 && t.nodes[i - 1].namelen == n->namelen &&
-		    !memcmp(t.nodes[i - 1].name, n->name, n->namelen)) {
-			report(c, "refused: a second entry with the same name");
+		/* trees are sorted with unique names; anything else was made by
+		 * hand, and a second entry of a name could follow a symlink made
+		 * by the first */
+		if (i > 0 && lb_name_cmp(t.nodes[last].name, t.nodes[last].namelen, n->name, n->namelen) >= 0) {
+			report(c, "refused: a duplicate or out-of-order entry (the tree was not written by lifeboat)");
 			goto next;
 		}
+		last = i;
 		if (m != FULL) {
 			nm = match_path(c, (const char *)c->path.data);
 			if (nm == SKIP || (nm == ANCESTOR && n->type != LB_NODE_DIR))

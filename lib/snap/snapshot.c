@@ -60,6 +60,7 @@ int lb_snapshot_parse(const char *text, size_t len, struct lb_snapshot **out)
 	struct lb_snapshot *s = calloc(1, sizeof *s);
 	const char *time = NULL, *host = NULL, *user = "", *tree = NULL, *parent = NULL;
 	json_t *jparent = NULL;
+	uint8_t pid[32];
 	json_int_t version = 0;
 	json_error_t jerr;
 	int e = -LB_E_CORRUPT;
@@ -78,6 +79,10 @@ int lb_snapshot_parse(const char *text, size_t len, struct lb_snapshot **out)
 		goto fail;
 	}
 	parent = json_is_string(jparent) ? json_string_value(jparent) : NULL;
+	if (version < 1) {
+		lb_err(e, "manifest version %lld is invalid", (long long)version);
+		goto fail;
+	}
 	if (version > SNAPSHOT_VERSION) {
 		e = lb_err(-LB_E_VERSION, "snapshot version %lld is newer than this lifeboat supports",
 			   (long long)version);
@@ -87,7 +92,7 @@ int lb_snapshot_parse(const char *text, size_t len, struct lb_snapshot **out)
 		lb_err(e, "manifest time '%s' is malformed", time);
 		goto fail;
 	}
-	if (lb_unhex(s->tree, 32, tree) < 0 || (parent && parent[0] && strlen(parent) != 64)) {
+	if (lb_unhex(s->tree, 32, tree) < 0 || (parent && parent[0] && lb_unhex(pid, 32, parent) < 0)) {
 		lb_err(e, "manifest tree or parent id is malformed");
 		goto fail;
 	}
@@ -119,12 +124,22 @@ int lb_snapshot_load(struct lb_repo *r, const char *id, struct lb_snapshot **out
 	lb_buf_init(&plain, LB_SNAPSHOT_MAX);
 	e = lb_repo_get_sealed(r, LB_KIND_SNAPSHOT, id, &plain);
 	if (e == 0) {
+		uint8_t want[32], got[32];
+
+		/* the name is the keyed hash of the manifest: a manifest copied or
+		 * renamed to another name is not that snapshot */
+		if (lb_unhex(want, 32, id) < 0 || lb_repo_blob_id(r, plain.data, plain.len, got) < 0 ||
+		    memcmp(want, got, 32) != 0) {
+			e = lb_err(-LB_E_AUTH, "snapshot %s: the manifest does not match its name", id);
+			goto out;
+		}
 		e = lb_snapshot_parse((const char *)plain.data, plain.len, out);
 		if (e < 0)
 			lb_err_wrap(e, "snapshot %s", id);
 		else
 			snprintf((*out)->id, sizeof (*out)->id, "%s", id);
 	}
+out:
 	lb_buf_release(&plain);
 	return e;
 }
@@ -228,7 +243,6 @@ int lb_snapshot_find(struct lb_repo *r, const char *spec, struct lb_snapshot **o
 		*out = v[n - 1];
 		v[n - 1] = NULL;
 		lb_snapshot_list_free(v, n - 1);
-		free(NULL);
 		return 0;
 	}
 	for (const char *p = spec; *p; p++)
@@ -247,12 +261,44 @@ int lb_snapshot_find(struct lb_repo *r, const char *spec, struct lb_snapshot **o
 	return lb_snapshot_load(r, c.match, out);
 }
 
+json_t *lb_json_string_bytes(const char *s)
+{
+	json_t *j = json_string(s);
+	const unsigned char *p = (const unsigned char *)s;
+	char *esc, *w;
+
+	if (j)
+		return j;
+	/* not UTF-8 (a Latin-1 path, say): JSON cannot hold it, so store it
+	 * with each byte outside ASCII as \xNN and a backslash as \\ */
+	esc = malloc(strlen(s) * 4 + 1);
+	if (!esc)
+		return NULL;
+	for (w = esc; *p; p++) {
+		if (*p == '\\') {
+			*w++ = '\\';
+			*w++ = '\\';
+		} else if (*p >= 0x80 || *p < 0x20) {
+			w += sprintf(w, "\\x%02x", *p);
+		} else {
+			*w++ = (char)*p;
+		}
+	}
+	*w = 0;
+	j = json_string(esc);
+	free(esc);
+	return j;
+}
+
 static json_t *json_strs(char **v, size_t n)
 {
 	json_t *a = json_array();
 
 	for (size_t i = 0; a && i < n; i++)
-		json_array_append_new(a, json_string(v[i]));
+		if (json_array_append_new(a, lb_json_string_bytes(v[i])) < 0) {
+			json_decref(a);
+			return NULL;
+		}
 	return a;
 }
 
@@ -271,8 +317,8 @@ int lb_snapshot_save(struct lb_repo *r, struct lb_snapshot *s)
 	lb_hex(treehex, s->tree, 32);
 	if (json_object_set_new(j, "version", json_integer(SNAPSHOT_VERSION)) ||
 	    json_object_set_new(j, "time", json_string(tbuf)) ||
-	    json_object_set_new(j, "host", json_string(s->host ? s->host : "")) ||
-	    json_object_set_new(j, "user", json_string(s->user ? s->user : "")) ||
+	    json_object_set_new(j, "host", lb_json_string_bytes(s->host ? s->host : "")) ||
+	    json_object_set_new(j, "user", lb_json_string_bytes(s->user ? s->user : "")) ||
 	    json_object_set_new(j, "paths", json_strs(s->paths, s->npaths)) ||
 	    json_object_set_new(j, "tags", json_strs(s->tags, s->ntags)) ||
 	    json_object_set_new(j, "tree", json_string(treehex)) ||
@@ -281,6 +327,11 @@ int lb_snapshot_save(struct lb_repo *r, struct lb_snapshot *s)
 	text = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
 	if (!text)
 		goto out;
+	if (strlen(text) > LB_SNAPSHOT_MAX - LB_ENVELOPE_HEADER_LEN - LB_TAG_LEN) {
+		e = lb_err(-EFBIG, "snapshot manifest of %zu bytes exceeds the limit of %u", strlen(text),
+			   LB_SNAPSHOT_MAX);
+		goto out;
+	}
 	/* the id is the keyed hash of the manifest: deterministic, unforgeable */
 	if ((e = lb_repo_blob_id(r, text, strlen(text), id)) < 0)
 		goto out;

@@ -44,9 +44,10 @@ struct lb_backend_ops {
 	int (*writer_write)(struct lb_bwriter *w, const void *data, size_t len);
 	int (*writer_commit)(struct lb_bwriter *w, const char *name);
 	void (*writer_abort)(struct lb_bwriter *w);
-	/* Opens a local file descriptor for exclusive flock()-style job locks;
-	 * -ENOTSUP where the backend cannot. */
-	int (*lock_fd)(struct lb_backend *b, const char *name);
+	/* Calls fn for each temporary left by an interrupted writer (name,
+	 * size, modification time in seconds). */
+	int (*list_temp)(struct lb_backend *b, enum lb_kind k, int (*fn)(const char *name, uint64_t size,
+									  int64_t mtime, void *ctx), void *ctx);
 	void (*close)(struct lb_backend *b);
 };
 

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,7 +83,7 @@ static int check_name(enum lb_kind k, const char *name)
 	return 0;
 }
 
-static int pack_dir(struct local *l, const char *name)
+static int pack_dir(struct local *l, const char *name, bool create)
 {
 	unsigned v;
 	int fd;
@@ -96,7 +97,7 @@ static int pack_dir(struct local *l, const char *name)
 
 		snprintf(sub, sizeof sub, "%02x", v);
 		fd = openat(l->dirs[LB_KIND_PACK], sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (fd < 0 && errno == ENOENT) {
+		if (fd < 0 && errno == ENOENT && create) {
 			mkdirat(l->dirs[LB_KIND_PACK], sub, 0700);
 			fd = openat(l->dirs[LB_KIND_PACK], sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		}
@@ -109,10 +110,32 @@ static int pack_dir(struct local *l, const char *name)
 	return fd;
 }
 
-static int dir_for(struct local *l, enum lb_kind k, const char *name)
+/* Directories made on first use: a read-only copy of a repository may
+ * lack them. */
+static int optional_dir(struct local *l, enum lb_kind k, bool create)
+{
+	int fd;
+
+	pthread_mutex_lock(&l->lock);
+	fd = l->dirs[k];
+	if (fd < 0) {
+		if (create && mkdirat(l->root, kind_dirs[k], 0700) < 0 && errno != EEXIST)
+			fd = -errno;
+		else if ((fd = openat(l->root, kind_dirs[k], O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+			fd = -errno;
+		else
+			l->dirs[k] = fd;
+	}
+	pthread_mutex_unlock(&l->lock);
+	return fd;
+}
+
+static int dir_for(struct local *l, enum lb_kind k, const char *name, bool create)
 {
 	if (k == LB_KIND_PACK)
-		return pack_dir(l, name);
+		return pack_dir(l, name, create);
+	if (k == LB_KIND_LOCK || k == LB_KIND_VERDICT)
+		return optional_dir(l, k, create);
 	return l->dirs[k];
 }
 
@@ -123,7 +146,7 @@ static int l_get(struct lb_backend *b, enum lb_kind k, const char *name, size_t 
 
 	if ((r = check_name(k, name)) < 0)
 		return r;
-	dfd = dir_for(l, k, name);
+	dfd = dir_for(l, k, name, false);
 	if (dfd < 0)
 		return lb_errno(dfd, "%s %s", lb_kind_name(k), name);
 	r = lb_read_file(dfd, name, max, out);
@@ -139,7 +162,7 @@ static int l_put(struct lb_backend *b, enum lb_kind k, const char *name, const v
 
 	if ((r = check_name(k, name)) < 0)
 		return r;
-	dfd = dir_for(l, k, name);
+	dfd = dir_for(l, k, name, true);
 	if (dfd < 0)
 		return lb_errno(dfd, "%s %s", lb_kind_name(k), name);
 	return lb_write_atomic(dfd, name, data, len, k == LB_KIND_KEY ? 0600 : 0644);
@@ -154,7 +177,7 @@ static int cached_fd(struct local *l, const char *name)
 
 	pthread_mutex_lock(&l->lock);
 	for (int i = 0; i < FD_CACHE; i++) {
-		if (l->cache[i].fd > 0 && strcmp(l->cache[i].name, name) == 0) {
+		if (l->cache[i].fd >= 0 && strcmp(l->cache[i].name, name) == 0) {
 			l->cache[i].used = ++l->tick;
 			fd = dup(l->cache[i].fd);
 			pthread_mutex_unlock(&l->lock);
@@ -164,14 +187,14 @@ static int cached_fd(struct local *l, const char *name)
 			victim = &l->cache[i];
 	}
 	pthread_mutex_unlock(&l->lock);
-	dfd = pack_dir(l, name);
+	dfd = pack_dir(l, name, false);
 	if (dfd < 0)
 		return dfd;
 	fd = openat(dfd, name, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	pthread_mutex_lock(&l->lock);
-	if (victim->fd > 0)
+	if (victim->fd >= 0)
 		close(victim->fd);
 	snprintf(victim->name, sizeof victim->name, "%s", name);
 	victim->fd = fd;
@@ -191,7 +214,7 @@ static int l_read_at(struct lb_backend *b, enum lb_kind k, const char *name, uin
 	if (k == LB_KIND_PACK) {
 		fd = cached_fd(l, name);
 	} else {
-		dfd = dir_for(l, k, name);
+		dfd = dir_for(l, k, name, false);
 		fd = dfd < 0 ? dfd : openat(dfd, name, O_RDONLY | O_CLOEXEC);
 		if (fd < 0 && dfd >= 0)
 			fd = -errno;
@@ -216,7 +239,7 @@ static int l_size(struct lb_backend *b, enum lb_kind k, const char *name, uint64
 
 	if ((r = check_name(k, name)) < 0)
 		return r;
-	dfd = dir_for(l, k, name);
+	dfd = dir_for(l, k, name, false);
 	if (dfd < 0)
 		return lb_errno(dfd, "%s %s", lb_kind_name(k), name);
 	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
@@ -264,6 +287,11 @@ static int l_list(struct lb_backend *b, enum lb_kind k, lb_list_fn fn, void *ctx
 
 	if (k == LB_KIND_CONFIG)
 		return fn("config", 0, ctx);
+	if (k == LB_KIND_LOCK || k == LB_KIND_VERDICT) {
+		int dfd = optional_dir(l, k, false);
+
+		return dfd < 0 ? 0 : list_dir(dfd, k, fn, ctx);
+	}
 	if (k != LB_KIND_PACK)
 		return list_dir(l->dirs[k], k, fn, ctx);
 	for (unsigned v = 0; v < 256; v++) {
@@ -271,7 +299,7 @@ static int l_list(struct lb_backend *b, enum lb_kind k, lb_list_fn fn, void *ctx
 		int dfd;
 
 		snprintf(probe, sizeof probe, "%02x", v);
-		dfd = pack_dir(l, probe);
+		dfd = pack_dir(l, probe, false);
 		if (dfd < 0)
 			continue;
 		r = list_dir(dfd, k, fn, ctx);
@@ -288,7 +316,7 @@ static int l_remove(struct lb_backend *b, enum lb_kind k, const char *name)
 
 	if ((r = check_name(k, name)) < 0)
 		return r;
-	dfd = dir_for(l, k, name);
+	dfd = dir_for(l, k, name, false);
 	if (dfd < 0)
 		return dfd;
 	if (unlinkat(dfd, name, 0) < 0)
@@ -316,7 +344,8 @@ static int l_writer_open(struct lb_backend *b, enum lb_kind k, struct lb_bwriter
 	snprintf(w->tmp, sizeof w->tmp, ".tmp-%s", hex);
 	w->l = l;
 	w->kind = k;
-	w->fd = openat(l->dirs[k], w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	w->fd = openat(k == LB_KIND_PACK ? l->dirs[k] : dir_for(l, k, w->tmp, true), w->tmp,
+		       O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (w->fd < 0) {
 		r = lb_errno(-errno, "create %s/%s", kind_dirs[k], w->tmp);
 		free(w);
@@ -352,7 +381,7 @@ static int l_writer_commit(struct lb_bwriter *w, const char *name)
 
 	if ((r = check_name(w->kind, name)) < 0)
 		goto fail;
-	dfd = dir_for(l, w->kind, name);
+	dfd = dir_for(l, w->kind, name, true);
 	if (dfd < 0) {
 		r = lb_errno(dfd, "%s directory for %s", kind_dirs[w->kind], name);
 		goto fail;
@@ -381,17 +410,35 @@ fail:
 	return r;
 }
 
-static int l_lock_fd(struct lb_backend *b, const char *name)
+static int l_list_temp(struct lb_backend *b, enum lb_kind k,
+		       int (*fn)(const char *name, uint64_t size, int64_t mtime, void *ctx), void *ctx)
 {
 	struct local *l = (struct local *)b;
-	int r, fd;
+	struct dirent *de;
+	DIR *d;
+	int dfd = k == LB_KIND_PACK ? l->dirs[k] : dir_for(l, k, "x", false), fd, r = 0;
 
-	if ((r = check_name(LB_KIND_LOCK, name)) < 0)
-		return r;
-	fd = openat(l->dirs[LB_KIND_LOCK], name, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return lb_errno(-errno, "lock %s", name);
-	return fd;
+	if (dfd < 0)
+		return 0;
+	fd = dup(dfd);
+	if (fd < 0 || !(d = fdopendir(fd))) {
+		if (fd >= 0)
+			close(fd);
+		return -errno;
+	}
+	rewinddir(d);
+	while ((de = readdir(d))) {
+		struct stat st;
+
+		if (strncmp(de->d_name, ".tmp-", 5) != 0)
+			continue;
+		if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+			continue;
+		if ((r = fn(de->d_name, (uint64_t)st.st_size, st.st_mtim.tv_sec, ctx)) != 0)
+			break;
+	}
+	closedir(d);
+	return r;
 }
 
 static void l_close(struct lb_backend *b)
@@ -401,7 +448,7 @@ static void l_close(struct lb_backend *b)
 	if (!l)
 		return;
 	for (int i = 0; i < FD_CACHE; i++)
-		if (l->cache[i].fd > 0)
+		if (l->cache[i].fd >= 0)
 			close(l->cache[i].fd);
 	for (int i = 0; i < 256; i++)
 		if (l->packdirs[i] >= 0)
@@ -428,7 +475,7 @@ static const struct lb_backend_ops local_ops = {
 	.writer_write = l_writer_write,
 	.writer_commit = l_writer_commit,
 	.writer_abort = l_writer_abort,
-	.lock_fd = l_lock_fd,
+	.list_temp = l_list_temp,
 	.close = l_close,
 };
 
@@ -447,6 +494,8 @@ int lb_backend_local_open(const char *path, int create, struct lb_backend **ret)
 		l->dirs[k] = -1;
 	for (int i = 0; i < 256; i++)
 		l->packdirs[i] = -1;
+	for (int i = 0; i < FD_CACHE; i++)
+		l->cache[i].fd = -1;
 	l->pub.location = strdup(path);
 	if (!l->pub.location) {
 		r = -ENOMEM;
@@ -484,12 +533,8 @@ int lb_backend_local_open(const char *path, int create, struct lb_backend **ret)
 		if (create && (r = lb_mkdir_p1(l->root, kind_dirs[k], 0700)) < 0)
 			goto fail;
 		l->dirs[k] = openat(l->root, kind_dirs[k], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (l->dirs[k] < 0 && errno == ENOENT && !create &&
-		    (k == LB_KIND_LOCK || k == LB_KIND_VERDICT)) {
-			/* optional directories: made on first use */
-			if (mkdirat(l->root, kind_dirs[k], 0700) == 0 || errno == EEXIST)
-				l->dirs[k] = openat(l->root, kind_dirs[k], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		}
+		if (l->dirs[k] < 0 && errno == ENOENT && (k == LB_KIND_LOCK || k == LB_KIND_VERDICT))
+			continue; /* optional: made on first use */
 		if (l->dirs[k] < 0) {
 			r = lb_errno(-errno, "repository %s: %s/", path, kind_dirs[k]);
 			goto fail;
@@ -503,8 +548,8 @@ int lb_backend_local_open(const char *path, int create, struct lb_backend **ret)
 			if ((r = lb_mkdir_p1(l->dirs[LB_KIND_PACK], sub, 0700)) < 0)
 				goto fail;
 		}
-		lb_fsync_dir(l->dirs[LB_KIND_PACK]);
-		lb_fsync_dir(l->root);
+		if ((r = lb_fsync_dir(l->dirs[LB_KIND_PACK])) < 0 || (r = lb_fsync_dir(l->root)) < 0)
+			goto fail;
 	}
 	*ret = &l->pub;
 	return 0;

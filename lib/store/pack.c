@@ -95,13 +95,17 @@ int lb_toc_validate(const struct lb_toc_entry *e, uint32_t count, uint64_t blob_
 {
 	uint64_t pos = LB_PACK_HEADER_LEN;
 
+	/* blobs are written back to back: any gap or overlap is damage */
 	for (uint32_t i = 0; i < count; i++) {
-		uint64_t end = (uint64_t)e[i].offset + LB_BLOB_HEADER_LEN + e[i].stored_len + LB_TAG_LEN;
-
-		if (e[i].offset < pos || end > blob_area_end)
-			return lb_err(-LB_E_CORRUPT, "table entry %u (offset %u) lies outside the blob area",
-				      i, e[i].offset);
-		pos = end;
+		if (e[i].offset != pos)
+			return lb_err(-LB_E_CORRUPT, "table entry %u: offset %u, expected %llu (blobs must be contiguous)",
+				      i, e[i].offset, (unsigned long long)pos);
+		pos += LB_BLOB_HEADER_LEN + (uint64_t)e[i].stored_len + LB_TAG_LEN;
+		if (pos > blob_area_end)
+			return lb_err(-LB_E_CORRUPT, "table entry %u runs past the blob area", i);
 	}
+	if (pos != blob_area_end)
+		return lb_err(-LB_E_CORRUPT, "%llu stray bytes between the last blob and the table of contents",
+			      (unsigned long long)(blob_area_end - pos));
 	return 0;
 }

@@ -56,8 +56,8 @@ int lb_blob_header_decode(const uint8_t in[LB_BLOB_HEADER_LEN], struct lb_toc_en
 int lb_pack_header_decode(const uint8_t in[LB_PACK_HEADER_LEN], uint8_t salt[LB_SALT_LEN]);
 void lb_pack_header_encode(uint8_t out[LB_PACK_HEADER_LEN], const uint8_t salt[LB_SALT_LEN]);
 
-/* Validates a decrypted table of contents against the pack's size: entries
- * in ascending, non-overlapping order inside the blob area. */
+/* Validates a decrypted table of contents against the pack's size: the
+ * blobs are contiguous from the header to the trailer, in table order. */
 int lb_toc_validate(const struct lb_toc_entry *e, uint32_t count, uint64_t blob_area_end);
 
 #endif

@@ -9,8 +9,13 @@
 #include "store/store.h"
 
 #define KEY_DATA_LEN (3 * LB_KEY_LEN)
-#define KEY_AAD "lifeboat key v1"
 #define KEYFILE_VERSION 1
+#define KEY_SALT_LEN 32      /* scrypt salt in key files */
+#define SCRYPT_R 8
+#define SCRYPT_P 1
+#define SCRYPT_N_MAX (1u << 20) /* with r = 8: 1 GiB, the memory cap of lb_scrypt */
+#define CHUNKER_NAME "fastcdc-gear64"
+#define COMPRESSION_NAME "zstd"
 #define INDEX_INFO "lifeboat index v1"
 
 /* ---- config ---- */
@@ -24,9 +29,9 @@ static int config_to_json(const struct lb_repo_config *c, char **out)
 	j = json_pack("{s:i, s:s, s:s, s:{s:s, s:i, s:i, s:i}, s:{s:s, s:i}, s:i}",
 		      "version", c->version, "id", idhex,
 		      "encryption", c->enc == LB_ENC_AES256GCM ? "aes-256-gcm" : "none",
-		      "chunker", "algorithm", "fastcdc-gear64", "min", (int)c->chunk_min,
+		      "chunker", "algorithm", CHUNKER_NAME, "min", (int)c->chunk_min,
 		      "avg", (int)c->chunk_avg, "max", (int)c->chunk_max,
-		      "compression", "algorithm", "zstd", "level", c->zstd_level,
+		      "compression", "algorithm", COMPRESSION_NAME, "level", c->zstd_level,
 		      "pack_size", (int)c->pack_size);
 	if (!j)
 		return -ENOMEM;
@@ -37,13 +42,30 @@ static int config_to_json(const struct lb_repo_config *c, char **out)
 	return 0;
 }
 
+/* The ranges config readers accept; init refuses anything else. */
+static int config_check(const struct lb_repo_config *c)
+{
+	if (c->chunk_min < LB_CHUNK_MIN_FLOOR || c->chunk_max > LB_CHUNK_MAX_CEIL || c->chunk_min >= c->chunk_avg ||
+	    c->chunk_avg >= c->chunk_max || (c->chunk_avg & (c->chunk_avg - 1)) != 0)
+		return lb_err(-EINVAL, "chunk sizes min=%u avg=%u max=%u out of range (%u <= min < avg < max <= %u, "
+			      "avg a power of two)", c->chunk_min, c->chunk_avg, c->chunk_max, LB_CHUNK_MIN_FLOOR,
+			      LB_CHUNK_MAX_CEIL);
+	if (c->pack_size < LB_PACK_SIZE_MIN || c->pack_size > LB_PACK_SIZE_MAX)
+		return lb_err(-EINVAL, "pack size %u out of range (%u..%u)", c->pack_size, LB_PACK_SIZE_MIN,
+			      LB_PACK_SIZE_MAX);
+	if (c->zstd_level < LB_ZSTD_LEVEL_MIN || c->zstd_level > LB_ZSTD_LEVEL_MAX || c->zstd_level == 0)
+		return lb_err(-EINVAL, "compression level %d out of range (%d..-1, 1..%d)", c->zstd_level,
+			      LB_ZSTD_LEVEL_MIN, LB_ZSTD_LEVEL_MAX);
+	return 0;
+}
+
 int lb_config_parse(const uint8_t *data, size_t n, struct lb_repo_config *c)
 {
 	json_error_t jerr;
 	json_t *j = json_loadb((const char *)data, n, 0, &jerr);
 	json_int_t version = 0, min = 0, avg = 0, max = 0, level = LB_DEFAULT_ZSTD_LEVEL,
 		   packsize = LB_DEFAULT_PACK_SIZE;
-	const char *id = NULL, *enc = NULL, *alg = NULL;
+	const char *id = NULL, *enc = NULL, *alg = NULL, *calg = COMPRESSION_NAME;
 	int r = 0;
 
 	if (!j)
@@ -57,9 +79,9 @@ int lb_config_parse(const uint8_t *data, size_t n, struct lb_repo_config *c)
 			   "supports (%d); upgrade lifeboat to use it", (long long)version, LB_REPO_VERSION);
 		goto out;
 	}
-	if (json_unpack(j, "{s:s, s:s, s:{s:s, s:I, s:I, s:I}, s?{s?I}, s?I}", "id", &id, "encryption", &enc,
+	if (json_unpack(j, "{s:s, s:s, s:{s:s, s:I, s:I, s:I}, s?{s?s, s?I}, s?I}", "id", &id, "encryption", &enc,
 			"chunker", "algorithm", &alg, "min", &min, "avg", &avg, "max", &max,
-			"compression", "level", &level, "pack_size", &packsize) != 0) {
+			"compression", "algorithm", &calg, "level", &level, "pack_size", &packsize) != 0) {
 		r = lb_err(-LB_E_CORRUPT, "config: missing or mistyped fields");
 		goto out;
 	}
@@ -76,13 +98,17 @@ int lb_config_parse(const uint8_t *data, size_t n, struct lb_repo_config *c)
 		r = lb_err(-LB_E_CORRUPT, "config: unknown encryption '%s'", enc);
 		goto out;
 	}
-	if (strcmp(alg, "fastcdc-gear64") != 0) {
+	if (strcmp(alg, CHUNKER_NAME) != 0) {
 		r = lb_err(-LB_E_CORRUPT, "config: unknown chunker '%s'", alg);
 		goto out;
 	}
-	if (min < LB_CHUNK_MIN_FLOOR || max > LB_CHUNK_MAX_CEIL || min >= avg || avg >= max ||
-	    packsize < (1 << 16) || packsize > (1LL << 30) || level < -7 || level > 22) {
-		r = lb_err(-LB_E_CORRUPT, "config: chunker, pack or compression parameters out of range");
+	if (strcmp(calg, COMPRESSION_NAME) != 0) {
+		r = lb_err(-LB_E_CORRUPT, "config: unknown compression '%s'", calg);
+		goto out;
+	}
+	if (min < 0 || min > INT32_MAX || avg < 0 || avg > INT32_MAX || max < 0 || max > INT32_MAX ||
+	    packsize < 0 || packsize > INT32_MAX || level < INT32_MIN || level > INT32_MAX) {
+		r = lb_err(-LB_E_CORRUPT, "config: parameters out of range");
 		goto out;
 	}
 	c->chunk_min = (uint32_t)min;
@@ -90,6 +116,8 @@ int lb_config_parse(const uint8_t *data, size_t n, struct lb_repo_config *c)
 	c->chunk_max = (uint32_t)max;
 	c->pack_size = (uint32_t)packsize;
 	c->zstd_level = (int)level;
+	if ((r = config_check(c)) < 0)
+		r = lb_err_wrap(-LB_E_CORRUPT, "config");
 out:
 	json_decref(j);
 	return r;
@@ -111,7 +139,7 @@ struct keyfile {
 	char kdf[16];
 	uint64_t n;
 	uint32_t r, p;
-	uint8_t salt[32];
+	uint8_t salt[KEY_SALT_LEN];
 	uint8_t nonce[LB_NONCE_LEN];
 	uint8_t data[KEY_DATA_LEN + LB_TAG_LEN];
 	size_t datalen;
@@ -138,11 +166,15 @@ static int keyfile_parse(const uint8_t *buf, size_t len, struct keyfile *kf)
 			   (long long)version);
 		goto out;
 	}
+	if (version < 1) {
+		lb_err(r, "key file: bad version %lld", (long long)version);
+		goto out;
+	}
 	snprintf(kf->kdf, sizeof kf->kdf, "%s", kdf);
 	if (strcmp(kdf, "none") == 0) {
 		kf->datalen = KEY_DATA_LEN;
 	} else if (strcmp(kdf, "scrypt") == 0) {
-		if (n < 2 || n > (1 << 24) || (n & (n - 1)) || rr < 1 || rr > 32 || pp < 1 || pp > 16) {
+		if (n < 2 || n > SCRYPT_N_MAX || (n & (n - 1)) || rr != SCRYPT_R || pp < 1 || pp > 16) {
 			lb_err(r, "key file: scrypt parameters out of range");
 			goto out;
 		}
@@ -195,9 +227,9 @@ static void keys_unpack(struct lb_keys *k, const uint8_t in[KEY_DATA_LEN])
 /* Writes a new key file wrapping r->keys; password NULL means kdf "none". */
 static int keyfile_write(struct lb_repo *r, const char *password, uint64_t scrypt_n, char name[65])
 {
-	uint8_t plain[KEY_DATA_LEN], kek[LB_KEY_LEN], salt[32], nonce[LB_NONCE_LEN];
+	uint8_t plain[KEY_DATA_LEN], kek[LB_KEY_LEN], salt[KEY_SALT_LEN], nonce[LB_NONCE_LEN];
 	uint8_t sealed[KEY_DATA_LEN + LB_TAG_LEN], rnd[LB_ID_LEN];
-	char hex[2 * sizeof sealed + 1], salthex[65], noncehex[25], created[40], host[256] = "";
+	char hex[2 * sizeof sealed + 1], salthex[2 * KEY_SALT_LEN + 1], noncehex[25], created[40], host[256] = "";
 	struct lb_aead *a = NULL;
 	char *text = NULL;
 	json_t *j = NULL;
@@ -216,7 +248,7 @@ static int keyfile_write(struct lb_repo *r, const char *password, uint64_t scryp
 	} else {
 		if ((ret = lb_random(salt, sizeof salt)) < 0 || (ret = lb_random(nonce, sizeof nonce)) < 0)
 			goto out;
-		ret = lb_scrypt(password, strlen(password), salt, sizeof salt, scrypt_n, 8, 1, kek);
+		ret = lb_scrypt(password, strlen(password), salt, sizeof salt, scrypt_n, SCRYPT_R, SCRYPT_P, kek);
 		if (ret < 0)
 			goto out;
 		if ((ret = lb_aead_new(LB_ENC_AES256GCM, kek, &a)) < 0)
@@ -230,7 +262,7 @@ static int keyfile_write(struct lb_repo *r, const char *password, uint64_t scryp
 		lb_hex(noncehex, nonce, sizeof nonce);
 		j = json_pack("{s:i, s:s, s:s, s:s, s:I, s:i, s:i, s:s, s:s, s:s}", "version", KEYFILE_VERSION,
 			      "created", created, "host", host, "kdf", "scrypt", "N", (json_int_t)scrypt_n,
-			      "r", 8, "p", 1, "salt", salthex, "nonce", noncehex, "data", hex);
+			      "r", SCRYPT_R, "p", SCRYPT_P, "salt", salthex, "nonce", noncehex, "data", hex);
 	}
 	if (!j || !(text = json_dumps(j, JSON_INDENT(2)))) {
 		ret = -ENOMEM;
@@ -317,7 +349,7 @@ static int unlock_keys(struct lb_repo *r, lb_password_fn pwfn, void *pwctx)
 	struct namelist keys = { 0 };
 	struct lb_buf buf;
 	char password[1024];
-	int have_pw = 0, ret, opened = 0, bad = 0;
+	int have_pw = 0, ret, opened = 0, bad = 0, newer = 0;
 
 	lb_buf_init(&buf, LB_KEYFILE_MAX);
 	ret = r->be->ops->list(r->be, LB_KIND_KEY, collect_name, &keys);
@@ -335,6 +367,8 @@ static int unlock_keys(struct lb_repo *r, lb_password_fn pwfn, void *pwctx)
 		if (ret == 0)
 			ret = keyfile_parse(buf.data, buf.len, &kf);
 		if (ret < 0) {
+			if (ret == -LB_E_VERSION)
+				newer++;
 			lb_log(LB_LOG_WARN, "key %s: %s", keys.names[i], lb_errmsg());
 			bad++;
 			continue;
@@ -360,7 +394,10 @@ static int unlock_keys(struct lb_repo *r, lb_password_fn pwfn, void *pwctx)
 		}
 	}
 	if (!opened) {
-		if (bad == (int)keys.n)
+		if (bad == (int)keys.n && newer)
+			ret = lb_err(-LB_E_VERSION, "repository %s: its key files were written by a newer lifeboat",
+				     r->be->location);
+		else if (bad == (int)keys.n)
 			ret = lb_err(-LB_E_CORRUPT, "repository %s: no key file is readable", r->be->location);
 		else
 			ret = lb_err(-LB_E_PASSWORD, "wrong password: it opens none of the %zu key file%s of %s",
@@ -484,7 +521,7 @@ int lb_repo_init(const char *path, const struct lb_init_opts *o, lb_password_fn 
 	if ((e = lb_random(r->cfg.id, LB_ID_LEN)) < 0 || (e = lb_random(&r->keys, sizeof r->keys)) < 0)
 		goto fail;
 	/* check the parameters before anything touches the disk */
-	if ((e = repo_finish_open(r)) < 0)
+	if ((e = config_check(&r->cfg)) < 0 || (e = repo_finish_open(r)) < 0)
 		goto fail;
 	if (o->encrypt) {
 		if (!pw) {
@@ -501,6 +538,10 @@ int lb_repo_init(const char *path, const struct lb_init_opts *o, lb_password_fn 
 	e = lb_backend_local_open(path, 1, &r->be);
 	if (e < 0)
 		goto fail;
+	if (o->scrypt_n > SCRYPT_N_MAX || (o->scrypt_n & (o->scrypt_n - 1))) {
+		e = lb_err(-EINVAL, "scrypt N must be a power of two up to %u", SCRYPT_N_MAX);
+		goto fail;
+	}
 	e = keyfile_write(r, o->encrypt ? password : NULL, o->scrypt_n ? o->scrypt_n : LB_DEFAULT_SCRYPT_N, name);
 	if (e < 0)
 		goto fail;
@@ -523,13 +564,15 @@ fail:
 	return e;
 }
 
-int lb_repo_key_add(struct lb_repo *r, const char *password, char name[65])
+int lb_repo_key_add(struct lb_repo *r, const char *password, uint64_t scrypt_n, char name[65])
 {
 	if (r->cfg.enc == LB_ENC_NONE)
 		return lb_err(-EINVAL, "repository is not encrypted; it has no password to change");
 	if (!password || !password[0])
 		return lb_err(-EINVAL, "empty password refused");
-	return keyfile_write(r, password, LB_DEFAULT_SCRYPT_N, name);
+	if (scrypt_n > SCRYPT_N_MAX || (scrypt_n & (scrypt_n - 1)))
+		return lb_err(-EINVAL, "scrypt N must be a power of two up to %u", SCRYPT_N_MAX);
+	return keyfile_write(r, password, scrypt_n ? scrypt_n : LB_DEFAULT_SCRYPT_N, name);
 }
 
 int lb_repo_key_remove(struct lb_repo *r, const char *name)

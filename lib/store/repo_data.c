@@ -31,7 +31,9 @@ int lb_index_file_encode(const struct lb_index_pack *packs, size_t npacks, struc
 	return e;
 }
 
-int lb_index_file_decode(const uint8_t *p, size_t n, lb_index_file_fn fn, void *ctx)
+/* Walks the payload; with fn NULL it only validates.  Decoding validates
+ * the whole file first, so a damaged file never half-loads. */
+static int index_walk(const uint8_t *p, size_t n, lb_index_file_fn fn, void *ctx)
 {
 	struct lb_toc_entry *ents = NULL;
 	struct lb_reader rd;
@@ -72,7 +74,7 @@ int lb_index_file_decode(const uint8_t *p, size_t n, lb_index_file_fn fn, void *
 		for (uint32_t j = 0; j < count; j++)
 			if ((e = lb_toc_entry_decode(raw + (size_t)j * LB_TOC_ENTRY_LEN, &ents[j])) < 0)
 				goto out;
-		if ((e = fn(id, ents, count, ctx)) != 0)
+		if (fn && (e = fn(id, ents, count, ctx)) != 0)
 			goto out;
 	}
 	if ((e = lb_get_le32(&rd, &nsuper)) < 0)
@@ -85,6 +87,13 @@ int lb_index_file_decode(const uint8_t *p, size_t n, lb_index_file_fn fn, void *
 out:
 	free(ents);
 	return e;
+}
+
+int lb_index_file_decode(const uint8_t *p, size_t n, lb_index_file_fn fn, void *ctx)
+{
+	int e = index_walk(p, n, NULL, NULL);
+
+	return e < 0 ? e : index_walk(p, n, fn, ctx);
 }
 
 static int bulk_add_pack(struct lb_repo *r, const uint8_t pack_id[LB_ID_LEN], const struct lb_toc_entry *e,

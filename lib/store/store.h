@@ -33,6 +33,10 @@
 #define LB_DEFAULT_PACK_SIZE (16u << 20)
 #define LB_DEFAULT_ZSTD_LEVEL 3
 #define LB_DEFAULT_SCRYPT_N (1u << 15)
+#define LB_PACK_SIZE_MIN (64u << 10)
+#define LB_PACK_SIZE_MAX (1u << 30)
+#define LB_ZSTD_LEVEL_MIN (-7)
+#define LB_ZSTD_LEVEL_MAX 22
 
 struct lb_repo_config {
 	int version;

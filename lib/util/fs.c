@@ -163,8 +163,8 @@ int lb_read_file(int dirfd, const char *name, size_t max, struct lb_buf *out)
 		ssize_t n;
 
 		if (out->len == out->cap) {
-			r = lb_buf_reserve(out, 4096);
-			if (r < 0 || out->len >= max) {
+			/* room for one more byte shows whether the file grew past max */
+			if (out->len > max || lb_buf_reserve(out, 1) < 0) {
 				r = lb_err(-LB_E_CORRUPT, "%s: grew past the limit of %zu", name, max);
 				goto out;
 			}
@@ -179,6 +179,10 @@ int lb_read_file(int dirfd, const char *name, size_t max, struct lb_buf *out)
 		if (n == 0)
 			break;
 		out->len += (size_t)n;
+		if (out->len > max) {
+			r = lb_err(-LB_E_CORRUPT, "%s: grew past the limit of %zu", name, max);
+			goto out;
+		}
 	}
 out:
 	close(fd);

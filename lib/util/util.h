@@ -107,7 +107,7 @@ int lb_unhex(uint8_t *out, size_t n, const char *in);
  * fsync, rename over name, fsync the directory.  Never leaves a partial
  * file under `name`. */
 int lb_write_atomic(int dirfd, const char *name, const void *data, size_t len, mode_t mode);
-/* Reads a whole file (at most max bytes; larger is -EFBIG). */
+/* Reads a whole file of at most max bytes (larger: -LB_E_CORRUPT). */
 int lb_read_file(int dirfd, const char *name, size_t max, struct lb_buf *out);
 int lb_fsync_dir(int dirfd);
 /* mkdir that accepts an existing directory. */

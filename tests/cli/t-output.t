@@ -19,7 +19,7 @@ is "$(cat "$TMP/.lbout")$(cat "$TMP/.lberr")" "" "a clean check under cron print
 lb -r "$R" restore latest --target "$TMP/r"
 is "$(cat "$TMP/.lbout")$(cat "$TMP/.lberr")" "" "a clean restore under cron prints nothing"
 lb -r "$R" -q backup "$S"
-is "$(wc -l <"$TMP/.lbout" | tr -d ' ')" 1 "-q still prints the result"
+is "$(cat "$TMP/.lbout")$(cat "$TMP/.lberr")" "" "-q: a successful backup prints nothing at all (for cron)"
 
 lb -r "$R" --json backup "$S"
 like "$(cat "$TMP/.lbout")" '^{"snapshot_id": *"[0-9a-f]\{64\}"' "backup --json: one JSON object with snapshot_id"

@@ -41,8 +41,9 @@ int lb_repo_load_index(struct lb_repo *r, unsigned flags);
 
 /* The repository's config as JSON text (caller frees). */
 int lb_repo_config_json(struct lb_repo *r, char **out);
-/* Adds a key file wrapping the master key under a new password; returns its name. */
-int lb_repo_key_add(struct lb_repo *r, const char *password, char name[65]);
+/* Adds a key file wrapping the master key under a new password (scrypt
+ * cost scrypt_n, 0 = default); returns its name. */
+int lb_repo_key_add(struct lb_repo *r, const char *password, uint64_t scrypt_n, char name[65]);
 /* Name of the key file this handle was opened with. */
 const char *lb_repo_key_name(const struct lb_repo *r);
 int lb_repo_key_remove(struct lb_repo *r, const char *name);

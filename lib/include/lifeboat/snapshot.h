@@ -43,6 +43,9 @@ int lb_snapshot_find(struct lb_repo *r, const char *spec, struct lb_snapshot **o
 int lb_snapshot_save(struct lb_repo *r, struct lb_snapshot *s);
 /* Parses manifest JSON text into a snapshot (used by load and by tests). */
 int lb_snapshot_parse(const char *text, size_t len, struct lb_snapshot **out);
+/* A JSON string for bytes that may not be UTF-8: valid UTF-8 as is,
+ * anything else with bytes outside ASCII written as \xNN (and '\' as '\\'). */
+json_t *lb_json_string_bytes(const char *s);
 /* The manifest as pretty JSON text (caller frees), for `cat snapshot`. */
 char *lb_snapshot_dump(const struct lb_snapshot *s);
 
