@@ -42,6 +42,9 @@ struct lb_backend_ops {
 	 * durable and visible under its final name, abort discards it. */
 	int (*writer_open)(struct lb_backend *b, enum lb_kind k, struct lb_bwriter **w);
 	int (*writer_write)(struct lb_bwriter *w, const void *data, size_t len);
+	/* Writes at an offset; several threads may write disjoint ranges of
+	 * one writer at once. */
+	int (*writer_pwrite)(struct lb_bwriter *w, const void *data, size_t len, uint64_t off);
 	int (*writer_commit)(struct lb_bwriter *w, const char *name);
 	void (*writer_abort)(struct lb_bwriter *w);
 	/* Calls fn for each temporary left by an interrupted writer (name,

@@ -364,6 +364,15 @@ static int l_writer_write(struct lb_bwriter *w, const void *data, size_t len)
 	return 0;
 }
 
+static int l_writer_pwrite(struct lb_bwriter *w, const void *data, size_t len, uint64_t off)
+{
+	int r = lb_pwrite_full(w->fd, data, len, (off_t)off);
+
+	if (r < 0)
+		return lb_errno(r, "write %s/%s", kind_dirs[w->kind], w->tmp);
+	return 0;
+}
+
 static void l_writer_abort(struct lb_bwriter *w)
 {
 	if (!w)
@@ -473,6 +482,7 @@ static const struct lb_backend_ops local_ops = {
 	.remove = l_remove,
 	.writer_open = l_writer_open,
 	.writer_write = l_writer_write,
+	.writer_pwrite = l_writer_pwrite,
 	.writer_commit = l_writer_commit,
 	.writer_abort = l_writer_abort,
 	.list_temp = l_list_temp,

@@ -280,6 +280,46 @@ int lb_index_add(struct lb_index *idx, const uint8_t id[LB_ID_LEN], const struct
 	return 0;
 }
 
+static bool pending_of(const struct ientry *e, uint32_t owner)
+{
+	return (e->pack_type >> 4) == LB_PACK_PENDING && e->offset == owner;
+}
+
+int lb_index_drop_pending(struct lb_index *idx, uint32_t owner)
+{
+	size_t w = 0, dropped_main = 0;
+
+	for (size_t i = 0; i < idx->nadd; i++)
+		if (!pending_of(&idx->add[i], owner))
+			idx->add[w++] = idx->add[i];
+	if (w != idx->nadd) {
+		idx->nadd = w;
+		if (idx->nslots) {
+			int e = add_rehash(idx, idx->nslots);
+
+			if (e < 0)
+				return e;
+		}
+	}
+	w = 0;
+	for (size_t i = 0; i < idx->nmain; i++) {
+		if (pending_of(&idx->main[i], owner)) {
+			dropped_main++;
+			continue;
+		}
+		idx->main[w++] = idx->main[i];
+	}
+	idx->nmain = w;
+	if (dropped_main && idx->sorted) {
+		memset(idx->dir, 0, (DIR_SIZE + 1) * sizeof *idx->dir);
+		for (size_t i = 0; i < idx->nmain; i++)
+			idx->dir[bucket_of(idx->main[i].id) + 1]++;
+		for (uint32_t b = 0; b < DIR_SIZE; b++)
+			idx->dir[b + 1] += idx->dir[b];
+	}
+	return 0;
+}
+
 static int main_reserve(struct lb_index *idx, size_t extra)
 {
 	size_t ncap;
@@ -368,6 +408,9 @@ int lb_index_compact(struct lb_index *idx)
 	free(idx->slots);
 	idx->slots = NULL;
 	idx->nslots = 0;
+	free(idx->add);
+	idx->add = NULL;
+	idx->capadd = 0;
 	sort_main(idx);
 	/* keep one location per id; a committed one beats a pending one */
 	for (size_t i = 0; i < idx->nmain; i++) {
@@ -379,6 +422,15 @@ int lb_index_compact(struct lb_index *idx)
 		idx->main[w++] = idx->main[i];
 	}
 	idx->nmain = w;
+	/* give back the growth slack: steady state is 48 bytes per blob */
+	if (idx->capmain > idx->nmain + idx->nmain / 64 + 64) {
+		void *p = realloc(idx->main, (idx->nmain ? idx->nmain : 1) * sizeof *idx->main);
+
+		if (p) {
+			idx->main = p;
+			idx->capmain = idx->nmain ? idx->nmain : 1;
+		}
+	}
 	memset(idx->dir, 0, (DIR_SIZE + 1) * sizeof *idx->dir);
 	for (size_t i = 0; i < idx->nmain; i++)
 		idx->dir[bucket_of(idx->main[i].id) + 1]++;

@@ -48,6 +48,10 @@ int lb_index_add(struct lb_index *idx, const uint8_t id[LB_ID_LEN], const struct
 int lb_index_bulk_add(struct lb_index *idx, const uint8_t id[LB_ID_LEN], const struct lb_blob_loc *loc);
 /* 1 and *loc filled when found, 0 when not. */
 int lb_index_lookup(const struct lb_index *idx, const uint8_t id[LB_ID_LEN], struct lb_blob_loc *loc);
+/* Removes the pending placeholders a writer added (loc.offset holds the
+ * writer's tag while pack is LB_PACK_PENDING): a writer that stops
+ * without committing must not leave ids that claim to be stored. */
+int lb_index_drop_pending(struct lb_index *idx, uint32_t owner);
 /* Sorts, drops duplicates, folds the hash table into the sorted array. */
 int lb_index_compact(struct lb_index *idx);
 size_t lb_index_count(const struct lb_index *idx);
