@@ -325,7 +325,7 @@ static void draw(struct cli_progress *cp)
 	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 20)
 		width = ws.ws_col;
 	cli_human_bytes(done, sizeof done, bytes);
-	cli_human_bytes(rate, sizeof rate, secs > 0.5 ? (uint64_t)((double)bytes / secs) : 0);
+	cli_human_bytes(rate, sizeof rate, secs > 0.2 ? (uint64_t)((double)bytes / secs) : 0);
 	fmt_secs(el, sizeof el, (long)secs);
 	if (total > bytes && secs > 0.2 && bytes > 0 && __atomic_load_n(&p->total_done, __ATOMIC_RELAXED)) {
 		char t[32];

@@ -46,6 +46,7 @@ struct bctx {
 	dev_t root_dev;
 	struct stat repo_st;
 	bool have_repo_st;
+	struct lb_walk_scan *scan; /* estimates the total for the progress line */
 	struct hl_ent *hl;       /* hard-link groups seen so far, open addressing */
 	size_t nhl, caphl;
 };
@@ -53,6 +54,20 @@ struct bctx {
 static bool canceled(struct bctx *c)
 {
 	return c->pg && c->pg->cancel;
+}
+
+/* Copies the scanner's running totals into the caller's progress. */
+static void sync_estimate(struct bctx *c)
+{
+	uint64_t files, bytes;
+	int done;
+
+	if (!c->scan || !c->pg)
+		return;
+	lb_walk_scan_totals(c->scan, &files, &bytes, &done);
+	__atomic_store_n(&c->pg->files_total, files, __ATOMIC_RELAXED);
+	__atomic_store_n(&c->pg->bytes_total, bytes, __ATOMIC_RELAXED);
+	__atomic_store_n(&c->pg->total_done, done, __ATOMIC_RELAXED);
 }
 
 static void warn(struct bctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -206,6 +221,7 @@ static int chunk_region(struct bctx *c, int fd, struct lb_node *n, uint64_t a, u
 				__atomic_add_fetch(&c->pg->bytes, (uint64_t)got, __ATOMIC_RELAXED);
 			if (canceled(c))
 				return lb_err(-LB_E_CANCELED, "canceled");
+			sync_estimate(c);
 		}
 		eof = pos >= b;
 		while (off < have && (k = lb_chunker_next(&c->r->chunker, c->rbuf + off, have - off, eof)) > 0) {
@@ -585,6 +601,7 @@ static int backup_dir(struct bctx *c, int dirfd, const struct lb_tree *parent, u
 			e = lb_err(-LB_E_CANCELED, "canceled");
 			goto out;
 		}
+		sync_estimate(c);
 		if ((e = path_push(&c->path, name, &saved)) < 0)
 			goto out;
 		if (excluded(c, name)) {
@@ -867,7 +884,6 @@ int lb_backup_run(struct lb_repo *r, const struct lb_backup_opts *o, struct lb_b
 	size_t n = 0;
 	uint8_t tree[32];
 	int64_t start_ns = lb_now_ns(), start_mono = lb_mono_ns();
-	struct lb_walk_scan *scan = NULL;
 	int e;
 
 	memset(stats, 0, sizeof *stats);
@@ -932,7 +948,8 @@ int lb_backup_run(struct lb_repo *r, const struct lb_backup_opts *o, struct lb_b
 	if ((e = lb_packer_new(r, o->workers, &c.pk)) < 0)
 		goto out;
 	if (o->estimate && c.pg)
-		lb_walk_scan_start((const char *const *)paths, n, o, c.pg, &scan);
+		lb_walk_scan_start((const char *const *)paths, n, o->excludes, o->nexcludes, o->one_file_system,
+				   &c.scan);
 	if (n == 1 && !strcmp(paths[0], "/")) {
 		int dfd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		struct stat st;
@@ -967,7 +984,7 @@ int lb_backup_run(struct lb_repo *r, const struct lb_backup_opts *o, struct lb_b
 out:
 	if (e < 0 && e != -ENOMEM && !lb_errmsg()[0])
 		lb_err(e, "%s", lb_strerror(e));
-	lb_walk_scan_stop(scan);
+	lb_walk_scan_stop(c.scan);
 	lb_packer_free(c.pk);
 	lb_tree_release(&root);
 	for (size_t i = 0; i < n; i++)

@@ -24,13 +24,45 @@ bool lb_exclude_match(const char *const *pats, size_t n, const char *path, const
 
 struct lb_walk_scan {
 	pthread_t th;
+	int refs;              /* the thread and the caller; the last one frees */
+	int stop, done;
+	uint64_t files, bytes;
 	char **paths;
 	size_t n;
-	const struct lb_backup_opts *o;
-	struct lb_progress *p;
-	volatile int stop;
+	char **excludes;
+	size_t nexcludes;
+	bool one_fs;
 	struct lb_buf path;
 };
+
+static void scan_free(struct lb_walk_scan *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->paths[i]);
+	for (size_t i = 0; i < s->nexcludes; i++)
+		free(s->excludes[i]);
+	free(s->paths);
+	free(s->excludes);
+	lb_buf_release(&s->path);
+	free(s);
+}
+
+static void scan_unref(struct lb_walk_scan *s)
+{
+	if (__atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL) == 0)
+		scan_free(s);
+}
+
+static bool stopped(struct lb_walk_scan *s)
+{
+	return __atomic_load_n(&s->stop, __ATOMIC_RELAXED);
+}
+
+static void count_file(struct lb_walk_scan *s, const struct stat *st)
+{
+	__atomic_add_fetch(&s->files, 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&s->bytes, (uint64_t)st->st_size, __ATOMIC_RELAXED);
+}
 
 static void scan_dir(struct lb_walk_scan *s, int dirfd, dev_t dev, int depth)
 {
@@ -38,14 +70,17 @@ static void scan_dir(struct lb_walk_scan *s, int dirfd, dev_t dev, int depth)
 	DIR *d;
 	int fd = dup(dirfd);
 
-	if (fd < 0 || depth > 4096)
+	if (fd < 0 || depth > 4096) {
+		if (fd >= 0)
+			close(fd);
 		return;
+	}
 	d = fdopendir(fd);
 	if (!d) {
 		close(fd);
 		return;
 	}
-	while (!s->stop && (de = readdir(d))) {
+	while (!stopped(s) && (de = readdir(d))) {
 		struct stat st;
 		size_t saved = s->path.len;
 
@@ -54,12 +89,11 @@ static void scan_dir(struct lb_walk_scan *s, int dirfd, dev_t dev, int depth)
 		if (lb_buf_put_u8(&s->path, '/') < 0 || lb_buf_append(&s->path, de->d_name, strlen(de->d_name) + 1) < 0)
 			break;
 		s->path.len--;
-		if (!lb_exclude_match(s->o->excludes, s->o->nexcludes, (char *)s->path.data, de->d_name) &&
+		if (!lb_exclude_match((const char *const *)s->excludes, s->nexcludes, (char *)s->path.data, de->d_name) &&
 		    fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 			if (S_ISREG(st.st_mode)) {
-				__atomic_add_fetch(&s->p->files_total, 1, __ATOMIC_RELAXED);
-				__atomic_add_fetch(&s->p->bytes_total, (uint64_t)st.st_size, __ATOMIC_RELAXED);
-			} else if (S_ISDIR(st.st_mode) && (!s->o->one_file_system || st.st_dev == dev)) {
+				count_file(s, &st);
+			} else if (S_ISDIR(st.st_mode) && (!s->one_fs || st.st_dev == dev)) {
 				int sub = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
 				if (sub >= 0) {
@@ -78,15 +112,14 @@ static void *scan_main(void *arg)
 {
 	struct lb_walk_scan *s = arg;
 
-	for (size_t i = 0; i < s->n && !s->stop; i++) {
+	for (size_t i = 0; i < s->n && !stopped(s); i++) {
 		struct stat st;
 		int fd;
 
 		if (lstat(s->paths[i], &st) < 0)
 			continue;
 		if (S_ISREG(st.st_mode)) {
-			__atomic_add_fetch(&s->p->files_total, 1, __ATOMIC_RELAXED);
-			__atomic_add_fetch(&s->p->bytes_total, (uint64_t)st.st_size, __ATOMIC_RELAXED);
+			count_file(s, &st);
 			continue;
 		}
 		if (!S_ISDIR(st.st_mode))
@@ -103,41 +136,72 @@ static void *scan_main(void *arg)
 		}
 		close(fd);
 	}
-	if (!s->stop)
-		__atomic_store_n(&s->p->total_done, 1, __ATOMIC_RELAXED);
+	if (!stopped(s))
+		__atomic_store_n(&s->done, 1, __ATOMIC_RELEASE);
+	scan_unref(s);
 	return NULL;
 }
 
-void lb_walk_scan_start(const char *const *paths, size_t n, const struct lb_backup_opts *o,
-			struct lb_progress *p, struct lb_walk_scan **ret)
+static char **copy_strv(const char *const *v, size_t n)
+{
+	char **c = calloc(n ? n : 1, sizeof *c);
+
+	for (size_t i = 0; c && i < n; i++) {
+		if (!(c[i] = strdup(v[i]))) {
+			while (i-- > 0)
+				free(c[i]);
+			free(c);
+			return NULL;
+		}
+	}
+	return c;
+}
+
+void lb_walk_scan_start(const char *const *paths, size_t n, const char *const *excludes, size_t nexcludes,
+			bool one_fs, struct lb_walk_scan **ret)
 {
 	struct lb_walk_scan *s = calloc(1, sizeof *s);
+	pthread_attr_t attr;
 
 	*ret = NULL;
 	if (!s)
 		return;
-	s->paths = calloc(n, sizeof *s->paths);
-	s->n = n;
-	s->o = o;
-	s->p = p;
 	lb_buf_init(&s->path, 0);
-	for (size_t i = 0; s->paths && i < n; i++)
-		s->paths[i] = strdup(paths[i]);
-	if (!s->paths || pthread_create(&s->th, NULL, scan_main, s) != 0) {
-		for (size_t i = 0; s->paths && i < n; i++)
-			free(s->paths[i]);
+	s->paths = copy_strv(paths, n);
+	s->excludes = copy_strv(excludes, nexcludes);
+	if (!s->paths || !s->excludes) {
 		free(s->paths);
+		free(s->excludes);
 		free(s);
 		return;
 	}
+	s->n = n;
+	s->nexcludes = nexcludes;
+	s->one_fs = one_fs;
+	s->refs = 2;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&s->th, &attr, scan_main, s) != 0) {
+		pthread_attr_destroy(&attr);
+		scan_free(s);
+		return;
+	}
+	pthread_attr_destroy(&attr);
 	*ret = s;
+}
+
+void lb_walk_scan_totals(struct lb_walk_scan *s, uint64_t *files, uint64_t *bytes, int *done)
+{
+	*files = __atomic_load_n(&s->files, __ATOMIC_RELAXED);
+	*bytes = __atomic_load_n(&s->bytes, __ATOMIC_RELAXED);
+	*done = __atomic_load_n(&s->done, __ATOMIC_ACQUIRE);
 }
 
 void lb_walk_scan_stop(struct lb_walk_scan *s)
 {
 	if (!s)
 		return;
-	s->stop = 1;
-	/* the scanner may be blocked in a stalled file system; never wait for it */
-	pthread_detach(s->th);
+	/* the scanner may be blocked in a stalled file system: never wait for it */
+	__atomic_store_n(&s->stop, 1, __ATOMIC_RELAXED);
+	scan_unref(s);
 }

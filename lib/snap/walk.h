@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "lifeboat/backup.h"
 
@@ -14,12 +15,16 @@
 bool lb_exclude_match(const char *const *pats, size_t n, const char *path, const char *name);
 
 /* A background thread that counts files and bytes under paths (honouring
- * excludes and --one-file-system) into progress->files_total/bytes_total,
- * so a progress line can show an ETA.  Best effort: failures only leave the
- * estimate unknown. */
+ * excludes and one_fs), so a progress line can show an ETA.  It owns
+ * copies of everything it uses and never touches the caller's memory: it
+ * may outlive the backup if it is stuck on a hung mount, and then frees
+ * itself when it finishes.  Best effort: failures leave the estimate low. */
 struct lb_walk_scan;
-void lb_walk_scan_start(const char *const *paths, size_t n, const struct lb_backup_opts *o,
-			struct lb_progress *p, struct lb_walk_scan **ret);
+void lb_walk_scan_start(const char *const *paths, size_t n, const char *const *excludes, size_t nexcludes,
+			bool one_fs, struct lb_walk_scan **ret);
+/* The counts so far; *done once the whole tree was walked. */
+void lb_walk_scan_totals(struct lb_walk_scan *s, uint64_t *files, uint64_t *bytes, int *done);
+/* Asks the thread to stop and drops the caller's reference. */
 void lb_walk_scan_stop(struct lb_walk_scan *s);
 
 #endif

@@ -319,6 +319,17 @@ static int l_remove(struct lb_backend *b, enum lb_kind k, const char *name)
 	dfd = dir_for(l, k, name, false);
 	if (dfd < 0)
 		return dfd;
+	if (k == LB_KIND_PACK) {
+		pthread_mutex_lock(&l->lock);
+		for (int i = 0; i < FD_CACHE; i++) {
+			if (l->cache[i].fd >= 0 && strcmp(l->cache[i].name, name) == 0) {
+				close(l->cache[i].fd);
+				l->cache[i].fd = -1;
+				l->cache[i].name[0] = 0;
+			}
+		}
+		pthread_mutex_unlock(&l->lock);
+	}
 	if (unlinkat(dfd, name, 0) < 0)
 		return lb_errno(-errno, "remove %s %s", lb_kind_name(k), name);
 	return lb_fsync_dir(dfd);
@@ -491,6 +502,7 @@ static const struct lb_backend_ops local_ops = {
 
 int lb_backend_local_open(const char *path, int create, struct lb_backend **ret)
 {
+	struct stat cst;
 	struct local *l;
 	int r;
 
@@ -534,6 +546,10 @@ int lb_backend_local_open(const char *path, int create, struct lb_backend **ret)
 			r = lb_err(-EEXIST, "repository %s: directory is not empty", path);
 			goto fail;
 		}
+	}
+	if (!create && fstatat(l->root, "config", &cst, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT) {
+		r = lb_err(-ENOENT, "%s is not a lifeboat repository (no config file)", path);
+		goto fail;
 	}
 	for (int k = 0; k < LB_KIND_COUNT; k++) {
 		if (k == LB_KIND_CONFIG) {

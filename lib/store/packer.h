@@ -1,7 +1,8 @@
 /* lifeboat — the write side of the store: blobs in, packs and index files
  * out.  put() dedups against the index and queues new blobs; worker threads
- * compress, seal and append them to their own packs, so compression runs
- * on every core while the caller keeps reading and chunking. */
+ * compress and seal them into one shared pack, and a committer thread
+ * makes full packs durable and indexes them, so compression runs on every
+ * core while the caller keeps reading and chunking (see packer.c). */
 #ifndef LB_PACKER_H
 #define LB_PACKER_H
 

@@ -37,7 +37,7 @@ int lb_buf_reserve(struct lb_buf *b, size_t extra)
 	need = b->len + extra;
 	if (need <= b->cap)
 		return 0;
-	ncap = b->cap ? b->cap : 256;
+	ncap = b->cap ? b->cap : LB_MIN((size_t)256, max);
 	while (ncap < need)
 		ncap = ncap > max / 2 ? max : ncap * 2;
 	p = realloc(b->data, ncap);

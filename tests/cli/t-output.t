@@ -6,7 +6,7 @@
 R=$TMP/repo
 S=$TMP/src
 mkdir -p "$S"
-yes 'a line of compressible text, for a backup that takes a moment' | head -c 300000000 >"$S/big"
+seq 1 40000000 >"$S/big"   # ~300 MB of lines that compress but do not dedup: a backup that takes a moment
 echo small >"$S/small"
 
 lb -r "$R" init
