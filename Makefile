@@ -84,7 +84,7 @@ demo: deps
 
 bench: deps
 	$(MAKE) all
-	sh bench/run.sh
+	bash bench/run.sh
 
 fuzz:
 	sh tests/fuzz/build-libfuzzer.sh

@@ -135,6 +135,8 @@ int cli_read_password(const char *file, const char *env, const char *prompt, boo
 		}
 		fclose(f);
 		len = strlen(buf);
+		if (len + 1 >= n && buf[len - 1] != '\n')
+			return lb_err(-E2BIG, "password file %s: the password is longer than %zu bytes", file, n - 2);
 		while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
 			buf[--len] = 0;
 		return 0;
@@ -144,7 +146,9 @@ int cli_read_password(const char *file, const char *env, const char *prompt, boo
 		return 0;
 	}
 	if (read_tty_password(prompt, buf, n) < 0)
-		return lb_err(-EINVAL, "no password given: use --password-file, LIFEBOAT_PASSWORD or a terminal");
+		return lb_err(-EINVAL, "no %spassword given: use %s, %s or a terminal", confirm ? "new " : "",
+			      confirm && env && strcmp(env, "LIFEBOAT_PASSWORD") ? "--new-password-file" : "--password-file",
+			      env ? env : "LIFEBOAT_PASSWORD");
 	if (confirm) {
 		char again[1024];
 

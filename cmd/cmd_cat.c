@@ -100,7 +100,7 @@ static int cat_tree(struct lb_repo *r, const char *spec)
 	json_t *arr;
 	int e, ret;
 
-	if ((e = lb_repo_load_index(r, 0)) < 0)
+	if ((e = lb_repo_load_index(r, LB_LOAD_ORPHANS)) < 0)
 		return cli_fail(e);
 	if (strlen(spec) != 64 || lb_unhex(id, 32, spec) < 0 || (e = lb_browse_load_tree(r, id, &t)) < 0) {
 		/* SNAPSHOT[:PATH] */

@@ -144,7 +144,7 @@ int cmd_ls(int argc, char **argv)
 		path = argv[optind + 1];
 	if (cli_open_repo(&r) < 0)
 		return EXIT_ERROR;
-	if ((e = lb_snapshot_find(r, argv[optind], &s)) < 0 || (e = lb_repo_load_index(r, 0)) < 0) {
+	if ((e = lb_snapshot_find(r, argv[optind], &s)) < 0 || (e = lb_repo_load_index(r, LB_LOAD_ORPHANS)) < 0) {
 		cli_fail(e);
 		goto out;
 	}

@@ -5,9 +5,9 @@
 #include "lifeboat/restore.h"
 #include "lifeboat/snapshot.h"
 
-static void on_error(void *ctx, const char *path, const char *msg)
+static void on_error(void *ctx, const char *path, size_t pathlen, const char *msg)
 {
-	char *esc = cli_escape(path, strlen(path));
+	char *esc = cli_escape(path, pathlen);
 
 	cli_error("%s: %s", esc && esc[0] ? esc : "/", msg);
 	free(esc);
@@ -59,7 +59,7 @@ int cmd_restore(int argc, char **argv)
 	}
 	if (cli_open_repo(&r) < 0)
 		goto out;
-	if ((e = lb_snapshot_find(r, argv[optind], &s)) < 0 || (e = lb_repo_load_index(r, 0)) < 0) {
+	if ((e = lb_snapshot_find(r, argv[optind], &s)) < 0 || (e = lb_repo_load_index(r, LB_LOAD_ORPHANS)) < 0) {
 		cli_fail(e);
 		goto out;
 	}

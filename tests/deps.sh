@@ -1,6 +1,6 @@
 #!/bin/sh
 # Installs every Debian package lifeboat needs to build and to run its tests
-# (the real peers included).  Idempotent: installs only what is missing, and
+# (the real peers included), and the tools `make bench` compares against.  Idempotent: installs only what is missing, and
 # runs apt-get update only when something is.
 set -eu
 
@@ -8,7 +8,8 @@ PKGS="
 build-essential pkg-config
 libzstd-dev libssl-dev libjansson-dev
 acl attr fuse3 libfuse3-dev
-perl bsdutils coreutils findutils diffutils
+perl bsdutils coreutils findutils diffutils time util-linux
+restic borgbackup
 "
 
 missing=""

@@ -281,8 +281,13 @@ static void check_tree(struct cctx *c, const uint8_t id[32], const char *snap, s
 		lb_buf_append(path, n->name, n->namelen);
 		lb_buf_put_u8(path, 0);
 		path->len--;
-		if (!lb_name_valid(n->name, n->namelen))
-			say(c, LB_LOG_ERROR, "snapshot %.12s: tree %s: entry with an invalid name", snap, hex);
+		if (!lb_name_valid(n->name, n->namelen)) {
+			char esc[1100];
+
+			lb_escape(esc, sizeof esc, path->data, path->len);
+			say(c, LB_LOG_ERROR, "snapshot %.12s: %s (in tree %s): invalid name (restore refuses it)", snap,
+			    esc, hex);
+		}
 		else if (i > 0 && lb_name_cmp(t.nodes[i - 1].name, t.nodes[i - 1].namelen, n->name, n->namelen) >= 0)
 			say(c, LB_LOG_ERROR, "snapshot %.12s: %s: entries out of order or duplicated", snap,
 			    (char *)path->data);

@@ -46,7 +46,7 @@ static void report(struct rctx *c, const char *fmt, ...)
 	va_end(ap);
 	c->st->errors++;
 	if (c->o->error)
-		c->o->error(c->o->error_ctx, (const char *)c->path.data, msg);
+		c->o->error(c->o->error_ctx, (const char *)c->path.data, c->path.len, msg);
 }
 
 static enum match match_path(struct rctx *c, const char *p)
@@ -355,8 +355,10 @@ static int restore_tree(struct rctx *c, int dirfd, const uint8_t id[32], enum ma
 			break;
 		c->path.len--;
 		if (!lb_name_valid(n->name, n->namelen)) {
-			report(c, "refused: '%.*s' is not a valid file name", (int)LB_MIN(n->namelen, 255),
-			       (const char *)n->name);
+			char esc[1100];
+
+			lb_escape(esc, sizeof esc, n->name, LB_MIN(n->namelen, 255));
+			report(c, "refused: '%s' is not a valid file name", esc);
 			goto next;
 		}
 		/* trees are sorted with unique names; anything else was made by
@@ -412,6 +414,32 @@ static char *normalise_include(const char *in)
 	return out;
 }
 
+/* mkdir -p: a restore target may be a new path several levels deep. */
+static int mkdir_parents(const char *path)
+{
+	char *p = strdup(path);
+	int e = 0;
+
+	if (!p)
+		return -ENOMEM;
+	for (char *s = p + 1; ; s++) {
+		if (*s == '/' || *s == 0) {
+			char c = *s;
+
+			*s = 0;
+			if (mkdir(p, c ? 0755 : 0700) < 0 && errno != EEXIST) {
+				e = lb_errno(-errno, "target %s", p);
+				break;
+			}
+			*s = c;
+			if (!c)
+				break;
+		}
+	}
+	free(p);
+	return e;
+}
+
 int lb_restore_run(struct lb_repo *r, const struct lb_snapshot *s, const struct lb_restore_opts *o,
 		   struct lb_restore_stats *st)
 {
@@ -422,10 +450,10 @@ int lb_restore_run(struct lb_repo *r, const struct lb_snapshot *s, const struct 
 	lb_buf_init(&c.path, 0);
 	lb_buf_init(&c.blob, LB_BLOB_MAX);
 	c.root = geteuid() == 0;
-	if (!r->index_loaded && (e = lb_repo_load_index(r, 0)) < 0)
+	if (!r->index_loaded && (e = lb_repo_load_index(r, LB_LOAD_ORPHANS)) < 0)
 		return e;
-	if (mkdir(o->target, 0700) < 0 && errno != EEXIST)
-		return lb_errno(-errno, "target %s", o->target);
+	if ((e = mkdir_parents(o->target)) < 0)
+		return e;
 	c.targetfd = open(o->target, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (c.targetfd < 0)
 		return lb_errno(-errno, "target %s", o->target);

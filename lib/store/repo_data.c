@@ -235,7 +235,8 @@ int lb_repo_load_index(struct lb_repo *r, unsigned flags)
 	lb_buf_init(&c.buf, LB_INDEX_FILE_MAX);
 	pthread_mutex_lock(&r->lock);
 	e = r->be->ops->list(r->be, LB_KIND_INDEX, load_index_cb, &c);
-	if (e == 0 && (flags & LB_LOAD_ORPHANS)) {
+	/* a damaged index file loses nothing: its packs are read from their trailers */
+	if (e == 0 && ((flags & LB_LOAD_ORPHANS) || c.damaged)) {
 		struct orphan_ctx oc = { .r = r };
 
 		e = r->be->ops->list(r->be, LB_KIND_PACK, orphan_cb, &oc);
@@ -477,7 +478,8 @@ int lb_repo_read_blob(struct lb_repo *r, const uint8_t id[LB_ID_LEN], int type, 
 		lb_hex(packhex, pid, LB_ID_LEN);
 	pthread_mutex_unlock(&r->lock);
 	if (!found || !pid)
-		return lb_err(-LB_E_NOTFOUND, "blob %s: not in the index (missing from the repository)", idhex);
+		return lb_err(-LB_E_NOTFOUND, "blob %s: in no index file and no pack (missing from the repository)",
+			      idhex);
 	if (type && loc.type != type)
 		return lb_err(-LB_E_CORRUPT, "blob %s: is a %s blob, expected a %s blob", idhex,
 			      loc.type == LB_BLOB_TREE ? "tree" : "data", type == LB_BLOB_TREE ? "tree" : "data");
@@ -526,7 +528,7 @@ int lb_repo_cat_blob(struct lb_repo *r, const char *idhex, uint8_t **data, size_
 
 	if (lb_unhex(id, LB_ID_LEN, idhex) < 0)
 		return lb_err(-EINVAL, "blob id must be 64 hex digits");
-	if (!r->index_loaded && (e = lb_repo_load_index(r, 0)) < 0)
+	if (!r->index_loaded && (e = lb_repo_load_index(r, LB_LOAD_ORPHANS)) < 0)
 		return e;
 	lb_buf_init(&b, LB_BLOB_MAX);
 	e = lb_repo_read_blob(r, id, 0, &b);

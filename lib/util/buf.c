@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <openssl/crypto.h>
 
@@ -251,4 +252,63 @@ int lb_unhex(uint8_t *out, size_t n, const char *in)
 		out[i] = (uint8_t)(hi << 4 | lo);
 	}
 	return in[2 * n] ? -EINVAL : 0;
+}
+
+/* Length of the valid UTF-8 sequence at s (0 if it is not one). */
+static size_t utf8_seq(const uint8_t *s, size_t left)
+{
+	uint32_t cp;
+	size_t n;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	if (n > left)
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+void lb_escape(char *out, size_t outsz, const uint8_t *in, size_t len)
+{
+	size_t w = 0;
+
+	if (!outsz)
+		return;
+	for (size_t i = 0; i < len;) {
+		size_t k = utf8_seq(in + i, len - i);
+		char tmp[8];
+		size_t tl;
+
+		if (in[i] == '\\') {
+			memcpy(tmp, "\\\\", 2);
+			tl = 2;
+			k = 1;
+		} else if (k == 0 || in[i] < 0x20 || in[i] == 0x7f) {
+			tl = (size_t)snprintf(tmp, sizeof tmp, "\\x%02x", in[i]);
+			k = 1;
+		} else {
+			memcpy(tmp, in + i, k);
+			tl = k;
+		}
+		if (w + tl + 1 > outsz)
+			break;
+		memcpy(out + w, tmp, tl);
+		w += tl;
+		i += k;
+	}
+	out[w] = 0;
 }

@@ -101,6 +101,10 @@ void lb_hex(char *out, const uint8_t *in, size_t n);
 /* Parses exactly 2n hex digits; -EINVAL on anything else. */
 int lb_unhex(uint8_t *out, size_t n, const char *in);
 
+/* Writes in[0..len) into out for a message: printable ASCII and valid
+ * UTF-8 as is, other bytes as \xNN, backslash as \\; cut to fit. */
+void lb_escape(char *out, size_t outsz, const uint8_t *in, size_t len);
+
 /* ---- files ----------------------------------------------------------- */
 
 /* Writes data to dirfd/name durably: a temp file in the same directory,

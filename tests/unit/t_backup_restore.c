@@ -336,6 +336,15 @@ static void warn_cb(void *ctx, const char *path, const char *msg)
 	diag("warning: %s: %s", path, msg);
 }
 
+static void restore_err_cb(void *ctx, const char *path, size_t pathlen, const char *msg)
+{
+	struct msgs *m = ctx;
+
+	m->n++;
+	snprintf(m->last, sizeof m->last, "%.*s: %s", (int)pathlen, path, msg);
+	diag("restore error: %.*s: %s", (int)pathlen, path, msg);
+}
+
 static void check_cb(void *ctx, int level, const char *msg)
 {
 	struct msgs *m = ctx;
@@ -361,7 +370,7 @@ static int restore(struct lb_repo *r, const char *id, const char *target, const 
 		   struct lb_restore_stats *st, struct msgs *m)
 {
 	struct lb_snapshot *s = NULL;
-	struct lb_restore_opts o = { .target = target, .includes = incl, .nincludes = nincl, .error = warn_cb, .error_ctx = m };
+	struct lb_restore_opts o = { .target = target, .includes = incl, .nincludes = nincl, .error = restore_err_cb, .error_ctx = m };
 	int e = lb_snapshot_find(r, id, &s);
 
 	if (e < 0)

@@ -34,9 +34,11 @@ void lb_repo_close(struct lb_repo *r);
 enum {
 	LB_LOAD_ORPHANS = 1, /* also adopt packs no index file lists (an interrupted run's) */
 };
-/* Loads every index file into memory.  With LB_LOAD_ORPHANS, packs that
- * were written but never indexed are read from their trailers, so data a
- * killed backup already stored is reused. */
+/* Loads every index file into memory.  With LB_LOAD_ORPHANS (which every
+ * command uses), packs that no index file lists are read from their
+ * trailers: data a killed backup already stored is reused, and data whose
+ * index file was lost or damaged stays reachable.  Without the flag that
+ * scan still runs when an index file fails to load. */
 int lb_repo_load_index(struct lb_repo *r, unsigned flags);
 
 /* The repository's config as JSON text (caller frees). */

@@ -12,8 +12,9 @@ struct lb_repo;
 struct lb_snapshot;
 
 /* Called for every entry that could not be restored; restore goes on with
- * the rest.  path is the entry's path inside the snapshot. */
-typedef void (*lb_restore_err_fn)(void *ctx, const char *path, const char *msg);
+ * the rest.  path (pathlen bytes, raw; a hostile name may even hold a NUL)
+ * is the entry's path inside the snapshot. */
+typedef void (*lb_restore_err_fn)(void *ctx, const char *path, size_t pathlen, const char *msg);
 
 struct lb_restore_opts {
 	const char *target;              /* created if absent */
