@@ -142,6 +142,8 @@ int cli_read_password(const char *file, const char *env, const char *prompt, boo
 		return 0;
 	}
 	if (env && (v = getenv(env)) && v[0]) {
+		if (strlen(v) >= n - 1)
+			return lb_err(-E2BIG, "%s: the password is longer than %zu bytes", env, n - 2);
 		snprintf(buf, n, "%s", v);
 		return 0;
 	}
@@ -461,7 +463,10 @@ static void *watchdog_main(void *arg)
 			w->p->cancel = 1;
 			cancel_at = now;
 		}
-		if (w->fired && now - cancel_at > 5 * 1000000000LL) {
+		/* the work gets 5 s to stop after the timeout, or 2 min if it is
+		 * already committing a finished snapshot */
+		if (w->fired && now - cancel_at > (__atomic_load_n(&w->p->phase, __ATOMIC_RELAXED) == LB_PHASE_COMMIT
+						   ? 120 : 5) * 1000000000LL) {
 			/* the work is stuck in the kernel (a hung mount): nothing
 			 * was committed, so leaving now is clean */
 			fprintf(stderr, "lifeboat: %s: still blocked in the kernel after the timeout; exiting now "

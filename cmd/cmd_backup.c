@@ -28,7 +28,7 @@ static void backup_usage(FILE *f)
 {
 	fprintf(f, "usage: lifeboat [-r REPO] backup [--tag T]... [--host H] [--exclude PATTERN]...\n"
 		   "         [--one-file-system] [--parent SNAPSHOT] [--timeout DURATION]\n"
-		   "         [--stall-warning DURATION] PATH...\n");
+		   "         [--stall-warning DURATION] [--workers N] PATH...\n");
 }
 
 static void on_warn(void *ctx, const char *path, const char *msg)
@@ -132,7 +132,17 @@ int cmd_backup(int argc, char **argv)
 				goto out;
 			}
 			break;
-		case 2004: o.workers = (unsigned)atoi(optarg); break;
+		case 2004: {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+
+			if (end == optarg || *end || v < 1 || v > 64) {
+				cli_error("--workers: '%s' is not a number from 1 to 64", optarg);
+				goto out;
+			}
+			o.workers = (unsigned)v;
+			break;
+		}
 		case 'h': backup_usage(stdout); ret = EXIT_OK; goto out;
 		default: backup_usage(stderr); goto out;
 		}

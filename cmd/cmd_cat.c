@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -16,7 +17,7 @@ static const char *type_name(uint8_t t)
 
 static json_t *jstr_bytes(const uint8_t *p, size_t n)
 {
-	json_t *s = json_stringn((const char *)p, n);
+	json_t *s = memchr(p, 0, n) ? NULL : json_stringn((const char *)p, n);
 
 	if (!s) {
 		char *e = cli_escape((const char *)p, n);
@@ -37,8 +38,8 @@ static json_t *node_json(const struct lb_node *n)
 	json_object_set_new(j, "mode", json_integer(n->mode));
 	json_object_set_new(j, "uid", json_integer(n->uid));
 	json_object_set_new(j, "gid", json_integer(n->gid));
-	json_object_set_new(j, "user", json_string(n->user ? n->user : ""));
-	json_object_set_new(j, "group", json_string(n->group ? n->group : ""));
+	json_object_set_new(j, "user", jstr_bytes((const uint8_t *)(n->user ? n->user : ""), n->user ? strlen(n->user) : 0));
+	json_object_set_new(j, "group", jstr_bytes((const uint8_t *)(n->group ? n->group : ""), n->group ? strlen(n->group) : 0));
 	lb_time_format(t, sizeof t, n->mtime_s, n->mtime_ns);
 	json_object_set_new(j, "mtime", json_string(t));
 	lb_time_format(t, sizeof t, n->atime_s, n->atime_ns);
@@ -58,7 +59,9 @@ static json_t *node_json(const struct lb_node *n)
 
 		if (v)
 			lb_hex(v, n->xattrs[i].value, n->xattrs[i].len);
-		json_array_append_new(x, json_pack("{s:s, s:s}", "name", n->xattrs[i].name, "value_hex", v ? v : ""));
+		json_array_append_new(x, json_pack("{s:o, s:s}", "name",
+						   jstr_bytes((const uint8_t *)n->xattrs[i].name, strlen(n->xattrs[i].name)),
+						   "value_hex", v ? v : ""));
 		free(v);
 	}
 	json_object_set_new(j, "xattrs", x);
@@ -98,35 +101,49 @@ static int cat_tree(struct lb_repo *r, const char *spec)
 	uint8_t id[32];
 	struct lb_tree t;
 	json_t *arr;
+	char *copy = strdup(spec), *colon = copy ? strchr(copy, ':') : NULL;
+	struct lb_snapshot *s = NULL;
 	int e, ret;
 
-	if ((e = lb_repo_load_index(r, LB_LOAD_ORPHANS)) < 0)
-		return cli_fail(e);
-	if (strlen(spec) != 64 || lb_unhex(id, 32, spec) < 0 || (e = lb_browse_load_tree(r, id, &t)) < 0) {
-		/* SNAPSHOT[:PATH] */
-		char *copy = strdup(spec), *colon = copy ? strchr(copy, ':') : NULL;
-		struct lb_snapshot *s = NULL;
-		struct lb_node n;
-
-		if (colon)
-			*colon = 0;
-		e = copy ? lb_snapshot_find(r, copy, &s) : -1;
-		if (e == 0)
-			e = lb_browse_lookup(r, s->tree, colon ? colon + 1 : "/", &n);
+	/* the snapshot before the index: one committed in between is complete */
+	if (colon)
+		*colon = 0;
+	if (copy && !(strlen(spec) == 64 && lb_unhex(id, 32, spec) == 0))
+		lb_snapshot_find(r, copy, &s);
+	if ((e = lb_repo_load_index(r, LB_LOAD_ORPHANS)) < 0) {
 		free(copy);
 		lb_snapshot_free(s);
-		if (e < 0)
+		return cli_fail(e);
+	}
+	if (strlen(spec) != 64 || lb_unhex(id, 32, spec) < 0 || (e = lb_browse_load_tree(r, id, &t)) < 0) {
+		/* SNAPSHOT[:PATH] */
+		struct lb_node n;
+
+		e = copy ? (s ? 0 : lb_snapshot_find(r, copy, &s)) : -ENOMEM;
+		if (e == 0)
+			e = lb_browse_lookup(r, s->tree, colon ? colon + 1 : "/", &n);
+		if (e < 0) {
+			free(copy);
+			lb_snapshot_free(s);
 			return cli_fail(e);
+		}
 		if (n.type != LB_NODE_DIR) {
 			lb_node_release(&n);
+			free(copy);
+			lb_snapshot_free(s);
 			cli_error("%s: not a directory", spec);
 			return EXIT_ERROR;
 		}
 		memcpy(id, n.subtree, 32);
 		lb_node_release(&n);
-		if ((e = lb_browse_load_tree(r, id, &t)) < 0)
+		if ((e = lb_browse_load_tree(r, id, &t)) < 0) {
+			free(copy);
+			lb_snapshot_free(s);
 			return cli_fail(e);
+		}
 	}
+	free(copy);
+	lb_snapshot_free(s);
 	arr = json_array();
 	for (size_t i = 0; i < t.n; i++)
 		json_array_append_new(arr, node_json(&t.nodes[i]));

@@ -44,7 +44,7 @@ int cmd_init(int argc, char **argv)
 			char *end;
 			long long v = strtoll(optarg, &end, 0);
 
-			if (end == optarg || *end || v < (c == 2005 ? -100 : 1) || v > UINT32_MAX) {
+			if (end == optarg || *end || v < (c == 2005 ? -100 : 1) || v > (c == 2005 ? 100 : UINT32_MAX)) {
 				cli_error("'%s' is not a valid number for this option", optarg);
 				return EXIT_USAGE;
 			}

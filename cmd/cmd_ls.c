@@ -53,28 +53,46 @@ static void mode_string(char *out, const struct lb_node *n)
 	out[10] = 0;
 }
 
-static int ls_entry(void *ctx, const char *path, const struct lb_node *n)
+/* A JSON string for raw bytes: as is when valid UTF-8 without a NUL,
+ * else escaped (and *escaped set). */
+static json_t *jbytes(const char *p, size_t n, bool *escaped)
+{
+	json_t *j = memchr(p, 0, n) ? NULL : json_stringn(p, n);
+	char *esc;
+
+	if (j)
+		return j;
+	esc = cli_escape(p, n);
+	j = json_string(esc ? esc : "");
+	free(esc);
+	if (escaped)
+		*escaped = true;
+	return j;
+}
+
+static int ls_entry(void *ctx, const char *path, size_t pathlen, const struct lb_node *n)
 {
 	struct ls_ctx *c = ctx;
 
 	if (g_cli.json) {
+		bool escaped = false;
 		char mt[64];
 		json_t *j;
 		char *s;
 
 		snprintf(mt, sizeof mt, "%lld.%09u", (long long)n->mtime_s, n->mtime_ns);
-		j = json_pack("{s:s%, s:s, s:I, s:i, s:I, s:I, s:s, s:s, s:s}", "path", path, strlen(path),
-			      "type", type_name(n->type), "size", (json_int_t)n->size, "mode", (int)n->mode,
-			      "uid", (json_int_t)n->uid, "gid", (json_int_t)n->gid, "user", n->user ? n->user : "",
-			      "group", n->group ? n->group : "", "mtime", mt);
-		if (!j) {
-			/* not valid UTF-8: escape it */
-			char *esc = cli_escape(path, strlen(path));
-
-			j = json_pack("{s:s, s:b, s:s, s:I}", "path", esc ? esc : "", "path_escaped", 1,
-				      "type", type_name(n->type), "size", (json_int_t)n->size);
-			free(esc);
-		}
+		j = json_object();
+		json_object_set_new(j, "path", jbytes(path, pathlen, &escaped));
+		if (escaped)
+			json_object_set_new(j, "path_escaped", json_true());
+		json_object_set_new(j, "type", json_string(type_name(n->type)));
+		json_object_set_new(j, "size", json_integer((json_int_t)n->size));
+		json_object_set_new(j, "mode", json_integer(n->mode));
+		json_object_set_new(j, "uid", json_integer(n->uid));
+		json_object_set_new(j, "gid", json_integer(n->gid));
+		json_object_set_new(j, "user", jbytes(n->user ? n->user : "", n->user ? strlen(n->user) : 0, NULL));
+		json_object_set_new(j, "group", jbytes(n->group ? n->group : "", n->group ? strlen(n->group) : 0, NULL));
+		json_object_set_new(j, "mtime", json_string(mt));
 		if (n->type == LB_NODE_SYMLINK && j) {
 			char *t = cli_escape((const char *)n->target, n->targetlen);
 
@@ -96,14 +114,20 @@ static int ls_entry(void *ctx, const char *path, const struct lb_node *n)
 		mode_string(m, n);
 		localtime_r(&tt, &tm);
 		strftime(t, sizeof t, "%Y-%m-%d %H:%M:%S", &tm);
-		snprintf(owner, sizeof owner, "%s/%s", n->user && n->user[0] ? n->user : "?",
-			 n->group && n->group[0] ? n->group : "?");
+		{
+			char *u = cli_escape(n->user && n->user[0] ? n->user : "?", n->user && n->user[0] ? strlen(n->user) : 1);
+			char *g = cli_escape(n->group && n->group[0] ? n->group : "?", n->group && n->group[0] ? strlen(n->group) : 1);
+
+			snprintf(owner, sizeof owner, "%s/%s", u ? u : "?", g ? g : "?");
+			free(u);
+			free(g);
+		}
 		if (n->type == LB_NODE_CHR || n->type == LB_NODE_BLK)
 			printf("%s %-17s %5u,%5u %s ", m, owner, major(n->rdev), minor(n->rdev), t);
 		else
 			printf("%s %-17s %11llu %s ", m, owner, (unsigned long long)n->size, t);
 	}
-	cli_print_escaped(stdout, path, strlen(path));
+	cli_print_escaped(stdout, path, pathlen);
 	if (c->longfmt && n->type == LB_NODE_SYMLINK) {
 		printf(" -> ");
 		cli_print_escaped(stdout, (const char *)n->target, n->targetlen);

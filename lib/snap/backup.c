@@ -971,6 +971,8 @@ int lb_backup_run(struct lb_repo *r, const struct lb_backup_opts *o, struct lb_b
 	if (e < 0)
 		goto out;
 	lb_progress_op(c.pg, NULL);
+	if (c.pg)
+		__atomic_store_n(&c.pg->phase, LB_PHASE_COMMIT, __ATOMIC_RELAXED);
 	/* packs and index are durable before the manifest names them */
 	if ((e = lb_packer_flush(c.pk)) < 0)
 		goto out;

@@ -121,7 +121,7 @@ static int walk(struct lb_repo *r, const uint8_t id[32], struct lb_buf *path, bo
 		    (e = lb_buf_put_u8(path, 0)) < 0)
 			break;
 		path->len--;
-		e = fn(ctx, (const char *)path->data, n);
+		e = fn(ctx, (const char *)path->data, path->len, n);
 		if (e == 0 && recursive && n->type == LB_NODE_DIR)
 			e = walk(r, n->subtree, path, true, fn, ctx);
 		path->len = saved;
@@ -155,7 +155,7 @@ int lb_browse_walk(struct lb_repo *r, const uint8_t root[32], const char *path, 
 		p.data[0] = 0;
 		e = walk(r, n.subtree, &p, recursive, fn, ctx);
 	} else {
-		e = fn(ctx, (const char *)p.data, &n);
+		e = fn(ctx, (const char *)p.data, p.len, &n);
 		if (e == 0 && recursive && n.type == LB_NODE_DIR)
 			e = walk(r, n.subtree, &p, true, fn, ctx);
 	}

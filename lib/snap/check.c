@@ -269,8 +269,11 @@ static void check_tree(struct cctx *c, const uint8_t id[32], const char *snap, s
 	if (e == 0)
 		e = lb_tree_decode(c->buf.data, c->buf.len, &t);
 	if (e < 0) {
-		say(c, LB_LOG_ERROR, "snapshot %.12s: directory %s (tree %s): %s", snap,
-		    path->len ? (char *)path->data : "/", hex, lb_errmsg());
+		char esc[1100];
+
+		lb_escape(esc, sizeof esc, path->data, path->len);
+		say(c, LB_LOG_ERROR, "snapshot %.12s: directory %s (tree %s): %s", snap, path->len ? esc : "/", hex,
+		    lb_errmsg());
 		return;
 	}
 	for (size_t i = 0; i < t.n; i++) {
@@ -288,9 +291,12 @@ static void check_tree(struct cctx *c, const uint8_t id[32], const char *snap, s
 			say(c, LB_LOG_ERROR, "snapshot %.12s: %s (in tree %s): invalid name (restore refuses it)", snap,
 			    esc, hex);
 		}
-		else if (i > 0 && lb_name_cmp(t.nodes[i - 1].name, t.nodes[i - 1].namelen, n->name, n->namelen) >= 0)
-			say(c, LB_LOG_ERROR, "snapshot %.12s: %s: entries out of order or duplicated", snap,
-			    (char *)path->data);
+		else if (i > 0 && lb_name_cmp(t.nodes[i - 1].name, t.nodes[i - 1].namelen, n->name, n->namelen) >= 0) {
+			char esc[1100];
+
+			lb_escape(esc, sizeof esc, path->data, path->len);
+			say(c, LB_LOG_ERROR, "snapshot %.12s: %s: entries out of order or duplicated", snap, esc);
+		}
 		if (n->type == LB_NODE_FILE) {
 			pthread_mutex_lock(&c->r->lock);
 			for (size_t k = 0; k < n->nextents; k++) {
@@ -301,16 +307,17 @@ static void check_tree(struct cctx *c, const uint8_t id[32], const char *snap, s
 				bool found = lb_index_lookup(c->r->idx, n->extents[k].id, &loc);
 
 				if (!found || loc.type != LB_BLOB_DATA || loc.raw_len != n->extents[k].len) {
-					char bid[65];
+					char bid[65], esc[1100];
 
 					lb_hex(bid, n->extents[k].id, 32);
+					lb_escape(esc, sizeof esc, path->data, path->len);
 					pthread_mutex_unlock(&c->r->lock);
 					if (!found || loc.type != LB_BLOB_DATA)
 						say(c, LB_LOG_ERROR, "snapshot %.12s: %s: data blob %s is missing", snap,
-						    (char *)path->data, bid);
+						    esc, bid);
 					else
 						say(c, LB_LOG_ERROR, "snapshot %.12s: %s: data blob %s holds %u bytes, "
-						    "the tree says %llu", snap, (char *)path->data, bid, loc.raw_len,
+						    "the tree says %llu", snap, esc, bid, loc.raw_len,
 						    (unsigned long long)n->extents[k].len);
 					pthread_mutex_lock(&c->r->lock);
 				}
@@ -325,9 +332,8 @@ static void check_tree(struct cctx *c, const uint8_t id[32], const char *snap, s
 	lb_tree_release(&t);
 }
 
-static int snapshot_cb(const char *name, uint64_t size, void *ctx)
+static int check_snapshot(struct cctx *c, const char *name)
 {
-	struct cctx *c = ctx;
 	struct lb_snapshot *s;
 	struct lb_buf path;
 	int e;
@@ -362,6 +368,30 @@ static int temp_cb(const char *name, uint64_t size, int64_t mtime, void *ctx)
 	return 0;
 }
 
+struct names {
+	char (*v)[65];
+	size_t n, cap;
+};
+
+static int name_cb(const char *name, uint64_t size, void *ctx)
+{
+	struct names *l = ctx;
+
+	if (strlen(name) > 64)
+		return 0;
+	if (l->n == l->cap) {
+		size_t ncap = l->cap ? l->cap * 2 : 64;
+		void *p = realloc(l->v, ncap * sizeof *l->v);
+
+		if (!p)
+			return -ENOMEM;
+		l->v = p;
+		l->cap = ncap;
+	}
+	snprintf(l->v[l->n++], 65, "%s", name);
+	return 0;
+}
+
 static bool chosen(const struct lb_check_opts *o, const struct cpack *p, size_t i, size_t n, const uint8_t *pick)
 {
 	if (o->subset_m)
@@ -374,12 +404,17 @@ static bool chosen(const struct lb_check_opts *o, const struct cpack *p, size_t 
 int lb_check_run(struct lb_repo *r, const struct lb_check_opts *o, struct lb_check_stats *st)
 {
 	struct cctx c = { .r = r, .o = o, .st = st };
+	struct names snaps = { 0 };
 	uint8_t *pick = NULL;
 	int e;
 
 	memset(st, 0, sizeof *st);
 	lb_buf_init(&c.buf, LB_INDEX_FILE_MAX);
 	if ((e = lb_index_new(&c.packmap)) < 0 || (e = lb_index_new(&c.seen)) < 0)
+		goto out;
+	/* snapshots first: one a concurrent backup commits later is not
+	 * checked, rather than checked against an index read before it */
+	if ((e = r->be->ops->list(r->be, LB_KIND_SNAPSHOT, name_cb, &snaps)) < 0)
 		goto out;
 	/* every blob any pack holds, for the tree walk below */
 	if ((e = lb_repo_load_index(r, LB_LOAD_ORPHANS)) < 0)
@@ -391,8 +426,9 @@ int lb_check_run(struct lb_repo *r, const struct lb_check_opts *o, struct lb_che
 	st->packs = c.npacks;
 	for (size_t i = 0; i < c.npacks; i++)
 		check_pack_structure(&c, &c.packs[i]);
-	if ((e = r->be->ops->list(r->be, LB_KIND_SNAPSHOT, snapshot_cb, &c)) < 0)
-		goto out;
+	for (size_t i = 0; i < snaps.n; i++)
+		if ((e = check_snapshot(&c, snaps.v[i])) < 0)
+			goto out;
 	{
 		struct temp_ctx t = { 0 };
 
@@ -445,6 +481,7 @@ int lb_check_run(struct lb_repo *r, const struct lb_check_opts *o, struct lb_che
 	}
 	e = 0;
 out:
+	free(snaps.v);
 	free(pick);
 	for (size_t i = 0; i < c.npacks; i++)
 		free(c.packs[i].idx_entries);

@@ -418,10 +418,14 @@ static char *normalise_include(const char *in)
 static int mkdir_parents(const char *path)
 {
 	char *p = strdup(path);
+	size_t len;
 	int e = 0;
 
 	if (!p)
 		return -ENOMEM;
+	len = strlen(p);
+	while (len > 1 && p[len - 1] == '/')
+		p[--len] = 0;
 	for (char *s = p + 1; ; s++) {
 		if (*s == '/' || *s == 0) {
 			char c = *s;

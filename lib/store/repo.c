@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <dirent.h>
+#include <sys/stat.h>
 #include <jansson.h>
 
 #include "store/store.h"
@@ -13,7 +15,7 @@
 #define KEY_SALT_LEN 32      /* scrypt salt in key files */
 #define SCRYPT_R 8
 #define SCRYPT_P 1
-#define SCRYPT_N_MAX (1u << 20) /* with r = 8: 1 GiB, the memory cap of lb_scrypt */
+#define SCRYPT_N_MAX (1u << 19) /* with r = 8 needs 512 MiB + a little: under LB_SCRYPT_MAXMEM */
 #define CHUNKER_NAME "fastcdc-gear64"
 #define COMPRESSION_NAME "zstd"
 #define INDEX_INFO "lifeboat index v1"
@@ -500,11 +502,52 @@ fail:
 	return e;
 }
 
+/* Removes what a failed init made: key files and the empty layout.  It
+ * never deletes anything else (rmdir fails on a non-empty directory). */
+static void undo_layout(const char *path, bool keep_root)
+{
+	static const char *dirs[] = { "keys", "index", "snapshots", "locks", "verdicts" };
+	char p[4096];
+
+	snprintf(p, sizeof p, "%s/config", path);
+	unlink(p);
+	snprintf(p, sizeof p, "%s/keys", path);
+	{
+		DIR *d = opendir(p);
+		struct dirent *de;
+
+		while (d && (de = readdir(d))) {
+			char f[4400];
+
+			if (de->d_name[0] == '.' && (!de->d_name[1] || (de->d_name[1] == '.' && !de->d_name[2])))
+				continue;
+			snprintf(f, sizeof f, "%s/%s", p, de->d_name);
+			unlink(f);
+		}
+		if (d)
+			closedir(d);
+	}
+	for (unsigned v = 0; v < 256; v++) {
+		snprintf(p, sizeof p, "%s/packs/%02x", path, v);
+		rmdir(p);
+	}
+	snprintf(p, sizeof p, "%s/packs", path);
+	rmdir(p);
+	for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+		snprintf(p, sizeof p, "%s/%s", path, dirs[i]);
+		rmdir(p);
+	}
+	if (!keep_root)
+		rmdir(path);
+}
+
 int lb_repo_init(const char *path, const struct lb_init_opts *o, lb_password_fn pw, void *pwctx,
 		 struct lb_repo **ret)
 {
 	struct lb_repo *r = NULL;
 	char password[1024], name[65], *text = NULL;
+	bool had_root = false, made_layout = false;
+	struct stat st;
 	int e;
 
 	if ((e = lb_crypto_init()) < 0)
@@ -535,13 +578,15 @@ int lb_repo_init(const char *path, const struct lb_init_opts *o, lb_password_fn 
 			goto fail;
 		}
 	}
+	if (o->scrypt_n == 1 || o->scrypt_n > SCRYPT_N_MAX || (o->scrypt_n & (o->scrypt_n - 1))) {
+		e = lb_err(-EINVAL, "scrypt N must be a power of two from 2 to %u", SCRYPT_N_MAX);
+		goto fail;
+	}
+	had_root = stat(path, &st) == 0;
 	e = lb_backend_local_open(path, 1, &r->be);
 	if (e < 0)
 		goto fail;
-	if (o->scrypt_n > SCRYPT_N_MAX || (o->scrypt_n & (o->scrypt_n - 1))) {
-		e = lb_err(-EINVAL, "scrypt N must be a power of two up to %u", SCRYPT_N_MAX);
-		goto fail;
-	}
+	made_layout = true;
 	e = keyfile_write(r, o->encrypt ? password : NULL, o->scrypt_n ? o->scrypt_n : LB_DEFAULT_SCRYPT_N, name);
 	if (e < 0)
 		goto fail;
@@ -561,6 +606,8 @@ fail:
 	free(text);
 	lb_wipe(password, sizeof password);
 	lb_repo_close(r);
+	if (made_layout)
+		undo_layout(path, had_root); /* so that a retry finds an empty directory again */
 	return e;
 }
 
@@ -570,8 +617,8 @@ int lb_repo_key_add(struct lb_repo *r, const char *password, uint64_t scrypt_n, 
 		return lb_err(-EINVAL, "repository is not encrypted; it has no password to change");
 	if (!password || !password[0])
 		return lb_err(-EINVAL, "empty password refused");
-	if (scrypt_n > SCRYPT_N_MAX || (scrypt_n & (scrypt_n - 1)))
-		return lb_err(-EINVAL, "scrypt N must be a power of two up to %u", SCRYPT_N_MAX);
+	if (scrypt_n == 1 || scrypt_n > SCRYPT_N_MAX || (scrypt_n & (scrypt_n - 1)))
+		return lb_err(-EINVAL, "scrypt N must be a power of two from 2 to %u", SCRYPT_N_MAX);
 	return keyfile_write(r, password, scrypt_n ? scrypt_n : LB_DEFAULT_SCRYPT_N, name);
 }
 

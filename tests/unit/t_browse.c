@@ -196,7 +196,7 @@ struct rec {
 	int n, stop_at;
 };
 
-static int rec_cb(void *ctx, const char *path, const struct lb_node *n)
+static int rec_cb(void *ctx, const char *path, size_t pathlen, const struct lb_node *n)
 {
 	struct rec *r = ctx;
 

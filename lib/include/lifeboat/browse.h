@@ -18,9 +18,10 @@ int lb_browse_load_tree(struct lb_repo *r, const uint8_t id[32], struct lb_tree 
  * lb_node_release(). */
 int lb_browse_lookup(struct lb_repo *r, const uint8_t root[32], const char *path, struct lb_node *out);
 
-/* Called for each entry; path is the full path in the snapshot ("/etc/x").
- * A non-zero return stops the walk and is returned. */
-typedef int (*lb_browse_fn)(void *ctx, const char *path, const struct lb_node *n);
+/* Called for each entry; path is the full path in the snapshot ("/etc/x"),
+ * pathlen bytes of raw names (a hand-made name may even hold a NUL).  A
+ * non-zero return stops the walk and is returned. */
+typedef int (*lb_browse_fn)(void *ctx, const char *path, size_t pathlen, const struct lb_node *n);
 
 /* Calls fn for path itself and, if it is a directory and recursive, for
  * everything below it, depth first in name order. */

@@ -16,6 +16,12 @@ struct lb_progress {
 	uint64_t files_total;        /* estimate, 0 when unknown (atomic) */
 	int total_done;              /* the estimate is final (atomic) */
 	volatile int cancel;         /* set by the caller: stop at the next safe point */
+	int phase;                   /* enum lb_phase (atomic) */
+};
+
+enum lb_phase {
+	LB_PHASE_WORK = 0,   /* reading and storing: cancel stops it cleanly */
+	LB_PHASE_COMMIT = 1, /* writing the last packs, index and manifest: let it finish */
 };
 
 void lb_progress_init(struct lb_progress *p);
