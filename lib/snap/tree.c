@@ -3,9 +3,11 @@
 #include <string.h>
 
 #include "lifeboat/tree.h"
+#include "store/pack.h"
 #include "util/util.h"
 
 #define TREE_MAX_NODES (1u << 24)
+#define NODE_MIN_BYTES 21 /* the shortest entry: every field one byte, no content */
 
 void lb_tree_init(struct lb_tree *t)
 {
@@ -286,29 +288,28 @@ static int decode_node(struct lb_reader *r, struct lb_node *n)
 		if (cnt > lb_reader_left(r))
 			return lb_err(-LB_E_CORRUPT, "%llu extents is more than the tree holds",
 				      (unsigned long long)cnt);
-		if (cnt) {
-			n->extents = calloc(cnt, sizeof *n->extents);
-			if (!n->extents)
-				return -ENOMEM;
-			n->capextents = cnt;
-		}
 		for (size_t i = 0; i < cnt; i++) {
-			struct lb_extent *x = &n->extents[i];
+			struct lb_extent x = { 0 };
 
 			G(lb_get_uvarint(r, &ext));
-			x->len = ext >> 1;
-			x->hole = ext & 1;
-			if (!x->hole) {
-				if (x->len == 0 || x->len > (64u << 20))
+			x.len = ext >> 1;
+			x.hole = ext & 1;
+			if (x.hole) {
+				/* writers merge holes and never write empty ones: anything
+				 * else would let a small tree decode into a huge array */
+				if (x.len == 0 || (i > 0 && n->extents[n->nextents - 1].hole))
+					return lb_err(-LB_E_CORRUPT, "empty or adjacent holes");
+			} else {
+				if (x.len == 0 || x.len > LB_BLOB_MAX)
 					return lb_err(-LB_E_CORRUPT, "chunk length %llu out of range",
-						      (unsigned long long)x->len);
+						      (unsigned long long)x.len);
 				G(lb_get_raw(r, 32, &p));
-				memcpy(x->id, p, 32);
+				memcpy(x.id, p, 32);
 			}
-			if (total + x->len < total)
+			if (total + x.len < total)
 				return lb_err(-LB_E_CORRUPT, "file length overflows");
-			total += x->len;
-			n->nextents = i + 1;
+			total += x.len;
+			G(lb_extent_append(n, &x));
 		}
 		if (total != n->size)
 			return lb_err(-LB_E_CORRUPT, "file size %llu does not match its content (%llu bytes)",
@@ -339,7 +340,7 @@ int lb_tree_decode(const uint8_t *p, size_t n, struct lb_tree *t)
 			: lb_err(-LB_E_CORRUPT, "bad tree version %u", ver);
 	if ((e = lb_get_uvarint(&r, &count)) < 0)
 		return e;
-	if (count > TREE_MAX_NODES || count > lb_reader_left(&r) / 8)
+	if (count > TREE_MAX_NODES || count > lb_reader_left(&r) / NODE_MIN_BYTES)
 		return lb_err(-LB_E_CORRUPT, "tree claims %llu entries, more than its size allows",
 			      (unsigned long long)count);
 	if (count) {

@@ -358,14 +358,16 @@ static int cmp_entry(const void *a, const void *b)
  * sort inside each bucket: no second copy of the array is ever needed. */
 static void sort_main(struct lb_index *idx)
 {
-	uint32_t *next = malloc((DIR_SIZE + 1) * sizeof *next);
-	uint32_t *dir = idx->dir;
+	uint32_t *next, *dir = idx->dir;
 
+	if (idx->nmain == 0)
+		return; /* compaction rebuilds the (empty) directory */
 	memset(dir, 0, (DIR_SIZE + 1) * sizeof *dir);
 	for (size_t i = 0; i < idx->nmain; i++)
 		dir[bucket_of(idx->main[i].id) + 1]++;
 	for (uint32_t b = 0; b < DIR_SIZE; b++)
 		dir[b + 1] += dir[b];
+	next = malloc((DIR_SIZE + 1) * sizeof *next);
 	if (!next) {
 		if (idx->nmain > 1)
 			qsort(idx->main, idx->nmain, sizeof *idx->main, cmp_entry);

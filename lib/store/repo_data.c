@@ -438,6 +438,20 @@ static int pack_key_for(struct lb_repo *r, uint32_t num, const char *pack_name, 
 	return 0;
 }
 
+int lb_repo_pack_key_num(struct lb_repo *r, uint32_t num, uint8_t key[LB_KEY_LEN], char name[65])
+{
+	const uint8_t *pid;
+
+	pthread_mutex_lock(&r->lock);
+	pid = lb_index_pack_id(r->idx, num);
+	if (pid)
+		lb_hex(name, pid, LB_ID_LEN);
+	pthread_mutex_unlock(&r->lock);
+	if (!pid)
+		return lb_err(-LB_E_NOTFOUND, "pack number %u is not in the index", num);
+	return pack_key_for(r, num, name, key);
+}
+
 static int read_blob_in(struct lb_repo *r, uint32_t num, const char *pack_name, const struct lb_toc_entry *te,
 			struct lb_buf *out)
 {

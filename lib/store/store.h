@@ -95,6 +95,8 @@ int lb_repo_open_blob_record(struct lb_repo *r, const uint8_t pack_key[LB_KEY_LE
 			     const uint8_t *rec, size_t reclen, const struct lb_toc_entry *expect,
 			     struct lb_buf *out);
 int lb_repo_pack_key(struct lb_repo *r, const uint8_t salt[LB_SALT_LEN], uint8_t key[LB_KEY_LEN]);
+/* The key (cached) and hex name of pack number num of the loaded index. */
+int lb_repo_pack_key_num(struct lb_repo *r, uint32_t num, uint8_t key[LB_KEY_LEN], char name[65]);
 
 /* Reads and authenticates a pack's table of contents.  *entries is
  * malloc'd; *salt receives the pack salt. */

@@ -23,11 +23,12 @@ struct lb_restore_opts {
 	lb_restore_err_fn error;
 	void *error_ctx;
 	struct lb_progress *progress;    /* may be NULL */
+	unsigned workers;                /* threads writing file content; 0 = one per CPU */
 };
 
 struct lb_restore_stats {
 	uint64_t files, dirs, others, links;
-	uint64_t bytes;
+	uint64_t bytes;                  /* content bytes of the files restored */
 	uint64_t errors;                 /* entries not restored, each reported */
 };
 
