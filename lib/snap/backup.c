@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include "lifeboat/backup.h"
@@ -883,7 +884,7 @@ int lb_backup_run(struct lb_repo *r, const struct lb_backup_opts *o, struct lb_b
 	char host[256] = "", **paths = NULL;
 	size_t n = 0;
 	uint8_t tree[32];
-	int64_t start_ns = lb_now_ns(), start_mono = lb_mono_ns();
+	int64_t start_ns = lb_now_ns(), start_mono = lb_mono_ns(), t_ready = 0, t_walk = 0, t_flush = 0;
 	int e;
 
 	memset(stats, 0, sizeof *stats);
@@ -947,6 +948,7 @@ int lb_backup_run(struct lb_repo *r, const struct lb_backup_opts *o, struct lb_b
 		goto out;
 	if ((e = lb_packer_new(r, o->workers, &c.pk)) < 0)
 		goto out;
+	t_ready = lb_mono_ns();
 	if (o->estimate && c.pg)
 		lb_walk_scan_start((const char *const *)paths, n, o->excludes, o->nexcludes, o->one_file_system,
 				   &c.scan);
@@ -973,9 +975,18 @@ int lb_backup_run(struct lb_repo *r, const struct lb_backup_opts *o, struct lb_b
 	lb_progress_op(c.pg, NULL);
 	if (c.pg)
 		__atomic_store_n(&c.pg->phase, LB_PHASE_COMMIT, __ATOMIC_RELAXED);
+	t_walk = lb_mono_ns();
+	{
+		struct rusage ru;
+
+		if (getrusage(RUSAGE_THREAD, &ru) == 0)
+			lb_log(LB_LOG_DEBUG, "backup: the walking thread used %.3f s user, %.3f s system",
+			       ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6, ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6);
+	}
 	/* packs and index are durable before the manifest names them */
 	if ((e = lb_packer_flush(c.pk)) < 0)
 		goto out;
+	t_flush = lb_mono_ns();
 	lb_packer_stats(c.pk, &ps);
 	stats->blobs_new = ps.blobs_new;
 	stats->bytes_new_raw = ps.raw_new;
@@ -983,6 +994,10 @@ int lb_backup_run(struct lb_repo *r, const struct lb_backup_opts *o, struct lb_b
 	stats->packs = ps.packs;
 	stats->duration_ns = lb_mono_ns() - start_mono;
 	e = write_manifest(&c, host, paths, n, start_ns, tree, id);
+	if (e == 0)
+		lb_log(LB_LOG_INFO, "backup: index and parent %.3f s, walk %.3f s, flush %.3f s, manifest %.3f s",
+		       (double)(t_ready - start_mono) / 1e9, (double)(t_walk - t_ready) / 1e9,
+		       (double)(t_flush - t_walk) / 1e9, (double)(lb_mono_ns() - t_flush) / 1e9);
 out:
 	if (e < 0 && e != -ENOMEM && !lb_errmsg()[0])
 		lb_err(e, "%s", lb_strerror(e));

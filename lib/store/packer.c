@@ -57,6 +57,7 @@ struct lb_packer {
 	struct lb_repo *r;
 	unsigned nworkers;
 	struct worker *workers;
+	struct worker self;       /* the caller's own, for blobs it stores itself */
 
 	pthread_mutex_t mu;
 	pthread_cond_t cv_work;   /* a job for the workers, or stop */
@@ -426,9 +427,11 @@ int lb_packer_new(struct lb_repo *r, unsigned nworkers, struct lb_packer **ret)
 	int e;
 
 	if (nworkers == 0) {
+		/* the caller stores blobs itself whenever the workers fall behind,
+		 * so one worker fewer than CPUs keeps every core busy */
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
 
-		nworkers = n > 0 ? (unsigned)n : 1;
+		nworkers = n > 1 ? (unsigned)n - 1 : 1;
 	}
 	if (nworkers > 64)
 		nworkers = 64;
@@ -458,6 +461,13 @@ int lb_packer_new(struct lb_repo *r, unsigned nworkers, struct lb_packer **ret)
 		w->p = p;
 		lb_buf_init(&w->zbuf, 0);
 		lb_buf_init(&w->rec, 0);
+	}
+	p->self.p = p;
+	lb_buf_init(&p->self.zbuf, 0);
+	lb_buf_init(&p->self.rec, 0);
+	if ((e = lb_zctx_new(r->cfg.zstd_level, &p->self.z)) < 0) {
+		lb_packer_free(p);
+		return e;
 	}
 	for (unsigned i = 0; i < nworkers; i++) {
 		struct worker *w = &p->workers[i];
@@ -518,6 +528,22 @@ int lb_packer_put(struct lb_packer *p, enum lb_blob_type type, const uint8_t id[
 	}
 	memcpy(j.id, id, LB_ID_LEN);
 	pthread_mutex_lock(&p->mu);
+	if (p->qlen == p->qcap) {
+		/* every worker is busy and the queue is full: rather than sleep,
+		 * store this blob here (no copy, no wake-up) */
+		pthread_mutex_unlock(&p->mu);
+		j.data = (uint8_t *)data;
+		e = store_blob(&p->self, &j);
+		if (e < 0) {
+			lb_err_wrap(e, "storing a blob");
+			pthread_mutex_lock(&p->mu);
+			set_error_locked(p, e);
+			e = packer_error(p);
+			pthread_mutex_unlock(&p->mu);
+			return e;
+		}
+		return 1;
+	}
 	/* reuse a buffer a worker finished with */
 	for (size_t i = p->nspare; i-- > 0;) {
 		if (p->spare[i].cap >= n) {
@@ -606,8 +632,8 @@ void lb_packer_free(struct lb_packer *p)
 		p->cq_head = pk->next;
 		pack_free(p, pk);
 	}
-	for (unsigned i = 0; i < p->nworkers; i++) {
-		struct worker *w = &p->workers[i];
+	for (unsigned i = 0; i <= p->nworkers; i++) {
+		struct worker *w = i < p->nworkers ? &p->workers[i] : &p->self;
 
 		lb_zctx_free(w->z);
 		lb_aead_free(w->aead);
