@@ -160,6 +160,30 @@ static int copy_extents(struct lb_node *n, const struct lb_extent *x, size_t cnt
 	return 0;
 }
 
+static int copy_xattrs(struct lb_node *n, const struct lb_node *from)
+{
+	if (!from->nxattrs)
+		return 0;
+	n->xattrs = calloc(from->nxattrs, sizeof *n->xattrs);
+	if (!n->xattrs)
+		return -ENOMEM;
+	for (size_t i = 0; i < from->nxattrs; i++) {
+		struct lb_xattr *x = &n->xattrs[i];
+
+		x->name = strdup(from->xattrs[i].name);
+		x->value = malloc(from->xattrs[i].len ? from->xattrs[i].len : 1);
+		if (!x->name || !x->value) {
+			free(x->name);
+			free(x->value);
+			return -ENOMEM;
+		}
+		memcpy(x->value, from->xattrs[i].value, from->xattrs[i].len);
+		x->len = from->xattrs[i].len;
+		n->nxattrs = i + 1;
+	}
+	return 0;
+}
+
 /* ---- file content ---- */
 
 static int emit_chunk(struct bctx *c, struct lb_node *n, const uint8_t *p, size_t len)
@@ -464,7 +488,12 @@ static int backup_entry(struct bctx *c, int dirfd, const char *name, struct stat
 		lb_log(LB_LOG_INFO, "%s: socket or unknown file type; not saved", (const char *)c->path.data);
 		return 1;
 	}
-	if ((e = lb_xattrs_read(dirfd, name, n)) < 0) {
+	if (pn && pn->type == n->type && pn->ctime_s == n->ctime_s && pn->ctime_ns == n->ctime_ns &&
+	    pn->ino == n->ino) {
+		/* setting an xattr or an ACL changes ctime: same ctime, same xattrs */
+		if ((e = copy_xattrs(n, pn)) < 0)
+			return e;
+	} else if ((e = lb_xattrs_read(dirfd, name, n)) < 0) {
 		if (e == -ENOMEM)
 			return e;
 		warn(c, "%s; saved without them", lb_errmsg());

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lifeboat/check.h"
 #include "lifeboat/snapshot.h"
@@ -26,6 +27,9 @@ struct cctx {
 	struct lb_index *seen;    /* trees already walked */
 	struct lb_buf buf;
 	const char *cur_index;
+	pthread_mutex_t mu;       /* reports and stats while packs are read in parallel */
+	size_t next_pack;         /* read-data: the next pack to take */
+	const uint8_t *pick;
 };
 
 static void say(struct cctx *c, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -37,12 +41,19 @@ static void say(struct cctx *c, int level, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
+	pthread_mutex_lock(&c->mu);
 	if (level == LB_LOG_ERROR)
 		c->st->errors++;
 	else if (level == LB_LOG_WARN)
 		c->st->warnings++;
 	if (c->o->report)
 		c->o->report(c->o->ctx, level, msg);
+	pthread_mutex_unlock(&c->mu);
+}
+
+static void count(struct cctx *c, uint64_t *field, uint64_t n)
+{
+	__atomic_add_fetch(field, n, __ATOMIC_RELAXED);
 }
 
 static struct cpack *pack_get(struct cctx *c, const uint8_t id[LB_ID_LEN], bool create)
@@ -199,7 +210,7 @@ static void read_pack(struct cctx *c, struct cpack *p)
 	} else {
 		list = toc;
 	}
-	c->st->packs_read++;
+	count(c, &c->st->packs_read, 1);
 	if (size > (uint64_t)LB_PACK_MAX_BYTES + (16u << 20)) {
 		say(c, LB_LOG_ERROR, "pack %s: implausible size %llu", name, (unsigned long long)size);
 		goto out;
@@ -215,7 +226,7 @@ static void read_pack(struct cctx *c, struct cpack *p)
 		say(c, LB_LOG_ERROR, "%s", lb_errmsg());
 		goto out;
 	}
-	c->st->bytes_read += size;
+	count(c, &c->st->bytes_read, size);
 	if (c->o->progress)
 		__atomic_add_fetch(&c->o->progress->bytes, size, __ATOMIC_RELAXED);
 	memcpy(hdr, data, LB_MIN(size, sizeof hdr));
@@ -233,7 +244,7 @@ static void read_pack(struct cctx *c, struct cpack *p)
 			continue;
 		}
 		e = lb_repo_open_blob_record(c->r, key, te->offset, data + te->offset, reclen, te, &out);
-		c->st->blobs_read++;
+		count(c, &c->st->blobs_read, 1);
 		if (e < 0)
 			say(c, LB_LOG_ERROR, "pack %s: blob %s (offset %u): %s", name, bid, te->offset, lb_errmsg());
 	}
@@ -392,6 +403,41 @@ static int name_cb(const char *name, uint64_t size, void *ctx)
 	return 0;
 }
 
+static bool chosen(const struct lb_check_opts *o, const struct cpack *p, size_t i, size_t n, const uint8_t *pick);
+
+static void *read_main(void *arg)
+{
+	struct cctx *c = arg;
+
+	for (;;) {
+		size_t i = __atomic_fetch_add(&c->next_pack, 1, __ATOMIC_RELAXED);
+
+		if (i >= c->npacks || (c->o->progress && c->o->progress->cancel))
+			break;
+		if (chosen(c->o, &c->packs[i], i, c->npacks, c->pick))
+			read_pack(c, &c->packs[i]);
+	}
+	return NULL;
+}
+
+/* Reads the chosen packs on one thread per CPU. */
+static int read_all_packs(struct cctx *c)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	pthread_t th[64];
+	unsigned n = 0;
+
+	for (long i = 1; i < ncpu && i < 64; i++)
+		if (pthread_create(&th[n], NULL, read_main, c) == 0)
+			n++;
+	read_main(c);
+	for (unsigned i = 0; i < n; i++)
+		pthread_join(th[i], NULL);
+	if (c->o->progress && c->o->progress->cancel)
+		return lb_err(-LB_E_CANCELED, "canceled");
+	return 0;
+}
+
 static bool chosen(const struct lb_check_opts *o, const struct cpack *p, size_t i, size_t n, const uint8_t *pick)
 {
 	if (o->subset_m)
@@ -409,6 +455,7 @@ int lb_check_run(struct lb_repo *r, const struct lb_check_opts *o, struct lb_che
 	int e;
 
 	memset(st, 0, sizeof *st);
+	pthread_mutex_init(&c.mu, NULL);
 	lb_buf_init(&c.buf, LB_INDEX_FILE_MAX);
 	if ((e = lb_index_new(&c.packmap)) < 0 || (e = lb_index_new(&c.seen)) < 0)
 		goto out;
@@ -470,14 +517,10 @@ int lb_check_run(struct lb_repo *r, const struct lb_check_opts *o, struct lb_che
 			__atomic_store_n(&o->progress->bytes_total, total, __ATOMIC_RELAXED);
 			__atomic_store_n(&o->progress->total_done, 1, __ATOMIC_RELAXED);
 		}
-		for (size_t i = 0; i < c.npacks; i++) {
-			if (o->progress && o->progress->cancel) {
-				e = lb_err(-LB_E_CANCELED, "canceled");
-				goto out;
-			}
-			if (chosen(o, &c.packs[i], i, c.npacks, pick))
-				read_pack(&c, &c.packs[i]);
-		}
+		c.pick = pick;
+		e = read_all_packs(&c);
+		if (e < 0)
+			goto out;
 	}
 	e = 0;
 out:
@@ -489,5 +532,6 @@ out:
 	lb_index_free(c.packmap);
 	lb_index_free(c.seen);
 	lb_buf_release(&c.buf);
+	pthread_mutex_destroy(&c.mu);
 	return e;
 }

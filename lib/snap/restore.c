@@ -56,6 +56,7 @@ struct rdir {
 	int fd;                /* cached descriptor or -1 */
 	unsigned users;
 	uint64_t lru;
+	bool fresh;            /* made by this restore: nothing was in it before */
 };
 
 struct rfile {
@@ -67,6 +68,9 @@ struct rfile {
 	int fd;                /* cached write descriptor or -1 */
 	unsigned users;
 	uint64_t lru;
+	bool created;          /* exists on disk (made on its first write) */
+	bool opening;          /* a thread is opening it (outside the lock) */
+	bool trailing_hole;    /* needs ftruncate to its size at the end */
 	char err[256];
 };
 
@@ -85,7 +89,10 @@ struct rctx {
 	struct lb_restore_stats *st;
 	struct lb_progress *pg;
 	bool root;
-	pthread_mutex_t mu;       /* stats, reports, descriptor caches */
+	uid_t euid;
+	gid_t egid;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;        /* a file finished opening */       /* stats, reports, descriptor caches */
 
 	/* phase 1 */
 	struct lb_buf path;       /* "/a/b" inside the snapshot */
@@ -195,8 +202,8 @@ static enum match match_path(struct rctx *c, const char *p)
  * chown clears setuid bits and capabilities, so it comes first; chmod
  * after the ACL xattrs keeps the mode exact.  Returns the number of
  * failures, with msg describing the first. */
-static int apply_meta(struct rctx *c, int dirfd, const char *name, int fd, const struct lb_node *n, char *msg,
-		      size_t msgsz)
+static int apply_meta(struct rctx *c, int dirfd, const char *name, int fd, const struct lb_node *n, bool ours,
+		      char *msg, size_t msgsz)
 {
 	struct timespec ts[2] = {
 		{ .tv_sec = n->atime_s, .tv_nsec = n->atime_ns },
@@ -206,7 +213,11 @@ static int apply_meta(struct rctx *c, int dirfd, const char *name, int fd, const
 	int r, bad = 0;
 
 	msg[0] = 0;
-	r = fd >= 0 ? fchown(fd, n->uid, n->gid) : fchownat(dirfd, name, n->uid, n->gid, AT_SYMLINK_NOFOLLOW);
+	/* ours: made by this restore in a directory it made, so owned by us already */
+	if (ours && n->uid == c->euid && n->gid == c->egid)
+		r = 0;
+	else
+		r = fd >= 0 ? fchown(fd, n->uid, n->gid) : fchownat(dirfd, name, n->uid, n->gid, AT_SYMLINK_NOFOLLOW);
 	if (r < 0 && (c->root || errno != EPERM) && !bad++)
 		snprintf(msg, msgsz, "cannot set owner %u:%u: %s", n->uid, n->gid, strerror(errno));
 	if (n->nxattrs && lb_xattrs_apply(dirfd, name, n) > 0 && (c->root || !strstr(lb_errmsg(), "ermission")) &&
@@ -333,13 +344,17 @@ static void dir_put_locked(struct rctx *c, uint32_t d)
 		c->dirs[d].users--;
 }
 
-/* A write descriptor for file f (held until file_put). */
+/* A write descriptor for file f (held until file_put).  The open itself
+ * (often a create) runs outside the lock. */
 static int file_get(struct rctx *c, uint32_t f)
 {
 	struct rfile *x = &c->files[f];
 	int dfd, fd;
+	bool create;
 
 	pthread_mutex_lock(&c->mu);
+	while (x->opening)
+		pthread_cond_wait(&c->cv, &c->mu);
 	if (x->fd >= 0) {
 		x->users++;
 		x->lru = ++c->tick;
@@ -359,18 +374,28 @@ static int file_get(struct rctx *c, uint32_t f)
 		}
 	}
 	dfd = dir_get_locked(c, x->dir);
-	fd = dfd < 0 ? dfd : openat(dfd, x->name, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (dfd >= 0) {
-		if (fd < 0)
-			fd = -errno;
-		dir_put_locked(c, x->dir);
+	if (dfd < 0) {
+		pthread_mutex_unlock(&c->mu);
+		return dfd;
 	}
+	x->opening = true;
+	create = !x->created;
+	pthread_mutex_unlock(&c->mu);
+	fd = create ? openat(dfd, x->name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)
+		    : openat(dfd, x->name, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		fd = -errno;
+	pthread_mutex_lock(&c->mu);
+	dir_put_locked(c, x->dir);
+	x->opening = false;
 	if (fd >= 0) {
+		x->created = true;
 		x->fd = fd;
 		x->users = 1;
 		x->lru = ++c->tick;
 		c->open_files++;
 	}
+	pthread_cond_broadcast(&c->cv);
 	pthread_mutex_unlock(&c->mu);
 	return fd;
 }
@@ -396,8 +421,13 @@ static void file_finish(struct rctx *c, uint32_t f)
 	pthread_mutex_lock(&c->mu);
 	dfd = dir_get_locked(c, x->dir);
 	pthread_mutex_unlock(&c->mu);
+	if (!x->failed && fd >= 0 && x->trailing_hole && ftruncate(fd, (off_t)x->meta.size) < 0) {
+		snprintf(x->err, sizeof x->err, "cannot size to %llu bytes: %s", (unsigned long long)x->meta.size,
+			 strerror(errno));
+		x->failed = 1;
+	}
 	if (x->failed || fd < 0) {
-		if (dfd >= 0)
+		if (dfd >= 0 && x->created)
 			unlinkat(dfd, x->name, 0);
 		report_at(c, x->dir, x->name, "not restored: %s", x->err[0] ? x->err : strerror(-fd));
 		/* its other names must not survive with half its content */
@@ -419,7 +449,7 @@ static void file_finish(struct rctx *c, uint32_t f)
 				  "that could not be restored");
 		}
 	} else {
-		if (apply_meta(c, dfd, x->name, fd, &x->meta, msg, sizeof msg))
+		if (apply_meta(c, dfd, x->name, fd, &x->meta, c->dirs[x->dir].fresh, msg, sizeof msg))
 			report_at(c, x->dir, x->name, "%s", msg);
 		pthread_mutex_lock(&c->mu);
 		c->st->files++;
@@ -519,25 +549,15 @@ static void plan_file(struct rctx *c, uint32_t dir, int dirfd, const char *name,
 {
 	struct rfile *x;
 	uint32_t f, nblobs = 0;
-	uint64_t off = 0;
+	uint64_t off = 0, data_end = 0;
+	bool fresh = c->dirs[dir].fresh, create_now;
 	char msg[512];
-	int fd;
+	int fd = -1;
 
-	if (clear_slot(c, dirfd, name) < 0)
+	if (!fresh && clear_slot(c, dirfd, name) < 0)
 		return;
 	if (n->nlink > 1 && try_link(c, dir, dirfd, name, n) == 0)
 		return;
-	fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		report(c, "cannot create: %s", strerror(errno));
-		return;
-	}
-	if (ftruncate(fd, (off_t)n->size) < 0) { /* the final size: what is never written stays a hole */
-		report(c, "cannot size to %llu bytes: %s", (unsigned long long)n->size, strerror(errno));
-		close(fd);
-		unlinkat(dirfd, name, 0);
-		return;
-	}
 	/* find every chunk now: a missing one is reported before any work */
 	for (size_t i = 0; i < n->nextents; i++) {
 		struct lb_blob_loc loc;
@@ -555,15 +575,11 @@ static void plan_file(struct rctx *c, uint32_t dir, int dirfd, const char *name,
 			lb_hex(hex, n->extents[i].id, 32);
 			report(c, "not restored: chunk %s at offset %llu is %s", hex, (unsigned long long)off,
 			       found ? "of the wrong kind or length" : "missing from the repository");
-			close(fd);
-			unlinkat(dirfd, name, 0);
 			c->nrefs -= nblobs;
 			return;
 		}
 		if (grow((void **)&c->refs, &c->caprefs, c->nrefs, sizeof *c->refs) < 0) {
 			report(c, "out of memory planning the restore");
-			close(fd);
-			unlinkat(dirfd, name, 0);
 			c->nrefs -= nblobs;
 			return;
 		}
@@ -575,10 +591,26 @@ static void plan_file(struct rctx *c, uint32_t dir, int dirfd, const char *name,
 		memcpy(c->refs[c->nrefs - 1].id, n->extents[i].id, 32);
 		nblobs++;
 		off += n->extents[i].len;
+		data_end = off;
+	}
+	/* a file is made by its first write, unless it has no content to
+	 * write or other names must link to it now */
+	create_now = nblobs == 0 || n->nlink > 1;
+	if (create_now) {
+		fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0 || (n->size > data_end && ftruncate(fd, (off_t)n->size) < 0)) {
+			report(c, "cannot create: %s", strerror(errno));
+			if (fd >= 0) {
+				close(fd);
+				unlinkat(dirfd, name, 0);
+			}
+			c->nrefs -= nblobs;
+			return;
+		}
 	}
 	if (nblobs == 0) {
 		/* empty, or holes only: done now */
-		if (apply_meta(c, dirfd, name, fd, n, msg, sizeof msg))
+		if (apply_meta(c, dirfd, name, fd, n, fresh, msg, sizeof msg))
 			report(c, "%s", msg);
 		close(fd);
 		c->st->files++;
@@ -586,7 +618,8 @@ static void plan_file(struct rctx *c, uint32_t dir, int dirfd, const char *name,
 			link_remember(c, n, dir, name, NO_DIR);
 		return;
 	}
-	close(fd);
+	if (fd >= 0)
+		close(fd);
 	if (grow((void **)&c->files, &c->capfiles, c->nfiles, sizeof *c->files) < 0 ||
 	    !(name = strdup(name))) {
 		report(c, "out of memory planning the restore");
@@ -600,6 +633,8 @@ static void plan_file(struct rctx *c, uint32_t dir, int dirfd, const char *name,
 	x->name = (char *)name;
 	x->fd = -1;
 	x->pending = nblobs;
+	x->created = create_now;
+	x->trailing_hole = n->size > data_end;
 	if (lb_node_copy(&x->meta, n) == 0) {
 		free(x->meta.extents); /* the refs hold what is needed */
 		x->meta.extents = NULL;
@@ -613,12 +648,12 @@ static void plan_file(struct rctx *c, uint32_t dir, int dirfd, const char *name,
 		link_remember(c, n, dir, name, f);
 }
 
-static void plan_special(struct rctx *c, int dirfd, const char *name, const struct lb_node *n)
+static void plan_special(struct rctx *c, uint32_t dir, int dirfd, const char *name, const struct lb_node *n)
 {
 	char msg[512];
 	int r;
 
-	if (clear_slot(c, dirfd, name) < 0)
+	if (!c->dirs[dir].fresh && clear_slot(c, dirfd, name) < 0)
 		return;
 	switch (n->type) {
 	case LB_NODE_SYMLINK:
@@ -645,7 +680,7 @@ static void plan_special(struct rctx *c, int dirfd, const char *name, const stru
 		report(c, "cannot create: %s", strerror(errno));
 		return;
 	}
-	if (apply_meta(c, dirfd, name, -1, n, msg, sizeof msg))
+	if (apply_meta(c, dirfd, name, -1, n, c->dirs[dir].fresh, msg, sizeof msg))
 		report(c, "%s", msg);
 	c->st->others++;
 }
@@ -655,10 +690,13 @@ static int plan_tree(struct rctx *c, uint32_t dir, int dirfd, const uint8_t id[3
 static int plan_dir(struct rctx *c, uint32_t parent, int dirfd, const char *name, const struct lb_node *n,
 		    enum match m)
 {
+	bool fresh = false;
 	uint32_t d;
 	int fd, e;
 
-	if (mkdirat(dirfd, name, 0700) < 0 && errno != EEXIST) {
+	if (mkdirat(dirfd, name, 0700) == 0) {
+		fresh = true;
+	} else if (errno != EEXIST) {
 		report(c, "cannot create directory: %s", strerror(errno));
 		return 0;
 	}
@@ -676,6 +714,7 @@ static int plan_dir(struct rctx *c, uint32_t parent, int dirfd, const char *name
 		close(fd);
 		return e;
 	}
+	c->dirs[d].fresh = fresh;
 	c->st->dirs++;
 	if (c->pg)
 		__atomic_add_fetch(&c->pg->dirs, 1, __ATOMIC_RELAXED);
@@ -740,7 +779,7 @@ static int plan_tree(struct rctx *c, uint32_t dir, int dirfd, const uint8_t id[3
 		else if (n->type == LB_NODE_FILE)
 			plan_file(c, dir, dirfd, name, n);
 		else
-			plan_special(c, dirfd, name, n);
+			plan_special(c, dir, dirfd, name, n);
 		if (e < 0)
 			break;
 next:
@@ -953,7 +992,7 @@ static void finish_dirs(struct rctx *c)
 		fd = dir_get_locked(c, (uint32_t)i);
 		pthread_mutex_unlock(&c->mu);
 		if (pfd >= 0 && fd >= 0) {
-			if (apply_meta(c, pfd, d->name, fd, &d->meta, msg, sizeof msg))
+			if (apply_meta(c, pfd, d->name, fd, &d->meta, c->dirs[d->parent].fresh, msg, sizeof msg))
 				report_at(c, d->parent, d->name, "%s", msg);
 		} else {
 			report_at(c, d->parent, d->name, "cannot reopen the directory to set its metadata");
@@ -1032,14 +1071,18 @@ int lb_restore_run(struct lb_repo *r, const struct lb_snapshot *s, const struct 
 {
 	struct rctx c = { .r = r, .o = o, .st = st, .pg = o->progress };
 	unsigned nworkers = o->workers;
+	int64_t t0 = lb_mono_ns(), t_plan = 0, t_fill = 0;
 	uint32_t root;
 	int e, tfd = -1;
 
 	memset(st, 0, sizeof *st);
 	pthread_mutex_init(&c.mu, NULL);
+	pthread_cond_init(&c.cv, NULL);
 	lb_buf_init(&c.path, 0);
 	lb_buf_init(&c.blob, LB_BLOB_MAX);
 	c.root = geteuid() == 0;
+	c.euid = geteuid();
+	c.egid = getegid();
 	if (!nworkers) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
 
@@ -1089,10 +1132,16 @@ int lb_restore_run(struct lb_repo *r, const struct lb_snapshot *s, const struct 
 		__atomic_store_n(&c.pg->bytes_total, st->bytes, __ATOMIC_RELAXED);
 		__atomic_store_n(&c.pg->total_done, 1, __ATOMIC_RELAXED);
 	}
+	t_plan = lb_mono_ns();
 	if (e == 0)
 		e = fill(&c, nworkers);
+	t_fill = lb_mono_ns();
 	if (e == 0 && !(c.pg && c.pg->cancel))
 		finish_dirs(&c);
+	if (e == 0)
+		lb_log(LB_LOG_INFO, "restore: plan %.3f s (%zu files to fill, %zu blob writes in %zu packs), fill %.3f s, "
+		       "directories %.3f s", (double)(t_plan - t0) / 1e9, c.nfiles, c.nrefs, c.ngroups,
+		       (double)(t_fill - t_plan) / 1e9, (double)(lb_mono_ns() - t_fill) / 1e9);
 	lb_progress_op(c.pg, NULL);
 out:
 	for (size_t i = 0; i < c.nincl; i++)
@@ -1126,5 +1175,6 @@ out:
 	lb_buf_release(&c.path);
 	lb_buf_release(&c.blob);
 	pthread_mutex_destroy(&c.mu);
+	pthread_cond_destroy(&c.cv);
 	return e;
 }

@@ -120,6 +120,14 @@ like "$out" '"parent": *"'"$id"'"' "re-run picked the previous snapshot as paren
 echo changed >>"$S/plain.txt"
 lb -r "$R" --json backup "$S"
 like "$(cat "$TMP/.lbout")" '"files_changed": *1[,}]' "one changed file is noticed"
+# an xattr or ACL change alone (it moves ctime, not mtime) reaches the next snapshot
+setfattr -n user.note -v "a new note" "$S/plain.txt"
+setfacl -m u:4321:r "$S/dir/sub/subsub/file"
+lb -r "$R" backup "$S"
+ok "restore after an xattr-only change" "$LB" -r "$R" restore latest --target "$TMP/x" --include "$S/plain.txt" --include "$S/dir/sub/subsub/file"
+is "$(getfattr --absolute-names --only-values -n user.note "$TMP/x$S/plain.txt" 2>/dev/null)" "a new note" \
+   "an xattr changed without touching the content is in the next snapshot"
+like "$(getfacl -p --omit-header "$TMP/x$S/dir/sub/subsub/file" 2>/dev/null)" "user:4321:r--" "and so is a changed ACL"
 
 # ---- partial restore and restore over an existing tree ----
 ok "restore --include one file" "$LB" -r "$R" restore latest --target "$TMP/one" --include "$S/dir/sub/subsub/file"
