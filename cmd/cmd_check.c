@@ -90,9 +90,9 @@ int cmd_check(int argc, char **argv)
 		return cli_fail(e);
 	}
 	if (ctx.msgs) {
-		json_t *j = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "errors", (json_int_t)st.errors,
+		json_t *j = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "errors", (json_int_t)st.errors,
 				      "warnings", (json_int_t)st.warnings, "snapshots", (json_int_t)st.snapshots,
-				      "packs", (json_int_t)st.packs, "trees", (json_int_t)st.trees,
+				      "packs", (json_int_t)st.packs, "blobs", (json_int_t)st.blobs, "trees", (json_int_t)st.trees,
 				      "packs_read", (json_int_t)st.packs_read, "blobs_read", (json_int_t)st.blobs_read,
 				      "bytes_read", (json_int_t)st.bytes_read, "messages", ctx.msgs);
 		char *s = j ? json_dumps(j, JSON_INDENT(2)) : NULL;

@@ -19,6 +19,7 @@ int cmd_restore(int argc, char **argv)
 		CLI_GLOBAL_LONGOPTS,
 		{ "target", required_argument, NULL, 't' },
 		{ "include", required_argument, NULL, 'i' },
+		{ "workers", required_argument, NULL, 'w' },
 		{ 0 }
 	};
 	struct lb_restore_opts o = { 0 };
@@ -32,7 +33,7 @@ int cmd_restore(int argc, char **argv)
 	int c, e, ret = EXIT_ERROR;
 
 	lb_progress_init(&pg);
-	while ((c = getopt_long(argc, argv, CLI_GLOBAL_SHORTOPTS "t:i:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, CLI_GLOBAL_SHORTOPTS "t:i:w:", longopts, NULL)) != -1) {
 		if (cli_global_opt(c, optarg))
 			continue;
 		switch (c) {
@@ -46,8 +47,19 @@ int cmd_restore(int argc, char **argv)
 			incl[nincl++] = optarg;
 			break;
 		}
+		case 'w': {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+
+			if (end == optarg || *end || v < 1 || v > 64) {
+				cli_error("--workers: '%s' is not a number from 1 to 64", optarg);
+				goto out;
+			}
+			o.workers = (unsigned)v;
+			break;
+		}
 		case 'h':
-			printf("usage: lifeboat [-r REPO] restore SNAPSHOT --target DIR [--include PATH]...\n");
+			printf("usage: lifeboat [-r REPO] restore SNAPSHOT --target DIR [--include PATH]... [--workers N]\n");
 			ret = EXIT_OK;
 			goto out;
 		default: goto out;

@@ -71,6 +71,8 @@ struct rfile {
 	bool created;          /* exists on disk (made on its first write) */
 	bool opening;          /* a thread is opening it (outside the lock) */
 	bool trailing_hole;    /* needs ftruncate to its size at the end */
+	bool mode_set;         /* to be created with its final mode: no chmod needed */
+	bool created_here;     /* file_get created it (so the mode took effect) */
 	char err[256];
 };
 
@@ -91,6 +93,7 @@ struct rctx {
 	bool root;
 	uid_t euid;
 	gid_t egid;
+	mode_t umask;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;        /* a file finished opening */       /* stats, reports, descriptor caches */
 
@@ -203,7 +206,7 @@ static enum match match_path(struct rctx *c, const char *p)
  * after the ACL xattrs keeps the mode exact.  Returns the number of
  * failures, with msg describing the first. */
 static int apply_meta(struct rctx *c, int dirfd, const char *name, int fd, const struct lb_node *n, bool ours,
-		      char *msg, size_t msgsz)
+		      bool mode_set, char *msg, size_t msgsz)
 {
 	struct timespec ts[2] = {
 		{ .tv_sec = n->atime_s, .tv_nsec = n->atime_ns },
@@ -223,7 +226,7 @@ static int apply_meta(struct rctx *c, int dirfd, const char *name, int fd, const
 	if (n->nxattrs && lb_xattrs_apply(dirfd, name, n) > 0 && (c->root || !strstr(lb_errmsg(), "ermission")) &&
 	    !bad++)
 		snprintf(msg, msgsz, "%s", lb_errmsg());
-	if (!is_link) {
+	if (!is_link && !(mode_set && !n->nxattrs)) {
 		r = fd >= 0 ? fchmod(fd, n->mode) : fchmodat(dirfd, name, n->mode, 0);
 		if (r < 0 && !bad++)
 			snprintf(msg, msgsz, "cannot set mode %04o: %s", n->mode, strerror(errno));
@@ -381,7 +384,8 @@ static int file_get(struct rctx *c, uint32_t f)
 	x->opening = true;
 	create = !x->created;
 	pthread_mutex_unlock(&c->mu);
-	fd = create ? openat(dfd, x->name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)
+	fd = create ? openat(dfd, x->name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+			     x->mode_set ? x->meta.mode : 0600)
 		    : openat(dfd, x->name, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		fd = -errno;
@@ -389,6 +393,8 @@ static int file_get(struct rctx *c, uint32_t f)
 	dir_put_locked(c, x->dir);
 	x->opening = false;
 	if (fd >= 0) {
+		if (create)
+			x->created_here = true;
 		x->created = true;
 		x->fd = fd;
 		x->users = 1;
@@ -449,7 +455,8 @@ static void file_finish(struct rctx *c, uint32_t f)
 				  "that could not be restored");
 		}
 	} else {
-		if (apply_meta(c, dfd, x->name, fd, &x->meta, c->dirs[x->dir].fresh, msg, sizeof msg))
+		if (apply_meta(c, dfd, x->name, fd, &x->meta, c->dirs[x->dir].fresh, x->mode_set && x->created_here,
+			       msg, sizeof msg))
 			report_at(c, x->dir, x->name, "%s", msg);
 		pthread_mutex_lock(&c->mu);
 		c->st->files++;
@@ -610,7 +617,7 @@ static void plan_file(struct rctx *c, uint32_t dir, int dirfd, const char *name,
 	}
 	if (nblobs == 0) {
 		/* empty, or holes only: done now */
-		if (apply_meta(c, dirfd, name, fd, n, fresh, msg, sizeof msg))
+		if (apply_meta(c, dirfd, name, fd, n, fresh, false, msg, sizeof msg))
 			report(c, "%s", msg);
 		close(fd);
 		c->st->files++;
@@ -635,6 +642,9 @@ static void plan_file(struct rctx *c, uint32_t dir, int dirfd, const char *name,
 	x->pending = nblobs;
 	x->created = create_now;
 	x->trailing_hole = n->size > data_end;
+	/* as root, a file can be created with its final permissions (the fill
+	 * may reopen it for writing whatever they say): one chmod fewer */
+	x->mode_set = c->root && !(n->mode & ~0777u) && !(n->mode & c->umask);
 	if (lb_node_copy(&x->meta, n) == 0) {
 		free(x->meta.extents); /* the refs hold what is needed */
 		x->meta.extents = NULL;
@@ -680,7 +690,7 @@ static void plan_special(struct rctx *c, uint32_t dir, int dirfd, const char *na
 		report(c, "cannot create: %s", strerror(errno));
 		return;
 	}
-	if (apply_meta(c, dirfd, name, -1, n, c->dirs[dir].fresh, msg, sizeof msg))
+	if (apply_meta(c, dirfd, name, -1, n, c->dirs[dir].fresh, false, msg, sizeof msg))
 		report(c, "%s", msg);
 	c->st->others++;
 }
@@ -992,7 +1002,7 @@ static void finish_dirs(struct rctx *c)
 		fd = dir_get_locked(c, (uint32_t)i);
 		pthread_mutex_unlock(&c->mu);
 		if (pfd >= 0 && fd >= 0) {
-			if (apply_meta(c, pfd, d->name, fd, &d->meta, c->dirs[d->parent].fresh, msg, sizeof msg))
+			if (apply_meta(c, pfd, d->name, fd, &d->meta, c->dirs[d->parent].fresh, false, msg, sizeof msg))
 				report_at(c, d->parent, d->name, "%s", msg);
 		} else {
 			report_at(c, d->parent, d->name, "cannot reopen the directory to set its metadata");
@@ -1083,6 +1093,8 @@ int lb_restore_run(struct lb_repo *r, const struct lb_snapshot *s, const struct 
 	c.root = geteuid() == 0;
 	c.euid = geteuid();
 	c.egid = getegid();
+	c.umask = umask(077); /* read it: there is no way to ask without setting */
+	umask(c.umask);
 	if (!nworkers) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
 

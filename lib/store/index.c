@@ -338,6 +338,22 @@ static int main_reserve(struct lb_index *idx, size_t extra)
 	return 0;
 }
 
+int lb_index_reserve(struct lb_index *idx, size_t n)
+{
+	size_t ncap;
+	void *p;
+
+	if (idx->nmain + n <= idx->capmain)
+		return 0;
+	ncap = idx->nmain + n;
+	p = realloc(idx->main, ncap * sizeof *idx->main);
+	if (!p)
+		return lb_err(-ENOMEM, "index: out of memory for %zu entries", ncap);
+	idx->main = p;
+	idx->capmain = ncap;
+	return 0;
+}
+
 int lb_index_bulk_add(struct lb_index *idx, const uint8_t id[LB_ID_LEN], const struct lb_blob_loc *loc)
 {
 	int r = main_reserve(idx, 1);

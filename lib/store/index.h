@@ -46,6 +46,9 @@ int lb_index_add(struct lb_index *idx, const uint8_t id[LB_ID_LEN], const struct
 /* Appends without lookups (loading index files); call lb_index_compact()
  * before the next lookup. */
 int lb_index_bulk_add(struct lb_index *idx, const uint8_t id[LB_ID_LEN], const struct lb_blob_loc *loc);
+/* Makes room for n more entries in one allocation (before a bulk load,
+ * so loading never holds two copies of a large array). */
+int lb_index_reserve(struct lb_index *idx, size_t n);
 /* 1 and *loc filled when found, 0 when not. */
 int lb_index_lookup(const struct lb_index *idx, const uint8_t id[LB_ID_LEN], struct lb_blob_loc *loc);
 /* Removes the pending placeholders a writer added (loc.offset holds the

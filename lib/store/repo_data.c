@@ -227,14 +227,25 @@ static int orphan_cb(const char *name, uint64_t size, void *ctx)
 	return e;
 }
 
+static int sum_size_cb(const char *name, uint64_t size, void *ctx)
+{
+	*(uint64_t *)ctx += size;
+	return 0;
+}
+
 int lb_repo_load_index(struct lb_repo *r, unsigned flags)
 {
 	struct load_ctx c = { .r = r };
+	uint64_t total = 0;
 	int e;
 
 	lb_buf_init(&c.buf, LB_INDEX_FILE_MAX);
 	pthread_mutex_lock(&r->lock);
-	e = r->be->ops->list(r->be, LB_KIND_INDEX, load_index_cb, &c);
+	/* size the array once: 48 bytes per entry on disk and in memory */
+	if ((e = r->be->ops->list(r->be, LB_KIND_INDEX, sum_size_cb, &total)) == 0)
+		e = lb_index_reserve(r->idx, total / LB_TOC_ENTRY_LEN);
+	if (e == 0)
+		e = r->be->ops->list(r->be, LB_KIND_INDEX, load_index_cb, &c);
 	/* a damaged index file loses nothing: its packs are read from their trailers */
 	if (e == 0 && ((flags & LB_LOAD_ORPHANS) || c.damaged)) {
 		struct orphan_ctx oc = { .r = r };
