@@ -89,11 +89,40 @@ out:
 	return r;
 }
 
+/* One digest context per thread, reused: allocating one per blob costs
+ * more than hashing a small blob. */
+static pthread_key_t mdctx_key;
+static pthread_once_t mdctx_once = PTHREAD_ONCE_INIT;
+
+static void mdctx_free(void *p)
+{
+	EVP_MD_CTX_free(p);
+}
+
+static void mdctx_init(void)
+{
+	pthread_key_create(&mdctx_key, mdctx_free);
+}
+
+static EVP_MD_CTX *thread_mdctx(void)
+{
+	EVP_MD_CTX *c;
+
+	pthread_once(&mdctx_once, mdctx_init);
+	c = pthread_getspecific(mdctx_key);
+	if (!c) {
+		c = EVP_MD_CTX_new();
+		if (c)
+			pthread_setspecific(mdctx_key, c);
+	}
+	return c;
+}
+
 int lb_idhash_sum(const struct lb_idhash *h, const void *data, size_t n, uint8_t out[LB_ID_LEN])
 {
 	uint8_t inner[32];
 	unsigned len = 0;
-	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	EVP_MD_CTX *c = thread_mdctx();
 	int r = -EIO;
 
 	if (!c)
@@ -106,7 +135,6 @@ int lb_idhash_sum(const struct lb_idhash *h, const void *data, size_t n, uint8_t
 		goto out;
 	r = 0;
 out:
-	EVP_MD_CTX_free(c);
 	if (r < 0)
 		lb_err(r, "HMAC-SHA256 failed");
 	return r;
@@ -192,7 +220,7 @@ static int mac_tag(struct lb_aead *a, const uint8_t nonce[LB_NONCE_LEN], const v
 	/* One buffer-free pass: HMAC over nonce | le64(aadlen) | aad | data. */
 	uint8_t inner[32], full[32], lenbuf[8];
 	unsigned len = 0;
-	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	EVP_MD_CTX *c = thread_mdctx();
 	int r = -EIO;
 
 	if (!c)
@@ -208,7 +236,6 @@ static int mac_tag(struct lb_aead *a, const uint8_t nonce[LB_NONCE_LEN], const v
 	memcpy(tag, full, LB_TAG_LEN);
 	r = 0;
 out:
-	EVP_MD_CTX_free(c);
 	return r;
 }
 

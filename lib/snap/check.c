@@ -189,6 +189,7 @@ static void read_pack(struct cctx *c, struct cpack *p)
 {
 	struct lb_toc_entry *toc = NULL;
 	const struct lb_toc_entry *list;
+	struct lb_aead *aead = NULL;
 	uint8_t salt[LB_SALT_LEN], key[LB_KEY_LEN], hdr[LB_PACK_HEADER_LEN];
 	struct lb_buf out;
 	char name[65], bid[65];
@@ -234,6 +235,10 @@ static void read_pack(struct cctx *c, struct cpack *p)
 		have_key = 1;
 	else
 		say(c, LB_LOG_ERROR, "pack %s: header damaged; none of its %u blobs can be read", name, n);
+	if (have_key && lb_aead_new(c->r->cfg.enc, key, &aead) < 0) {
+		say(c, LB_LOG_ERROR, "pack %s: %s", name, lb_errmsg());
+		have_key = 0;
+	}
 	for (uint32_t i = 0; have_key && i < n; i++) {
 		const struct lb_toc_entry *te = &list[i];
 		uint64_t reclen = LB_BLOB_HEADER_LEN + (uint64_t)te->stored_len + LB_TAG_LEN;
@@ -243,7 +248,7 @@ static void read_pack(struct cctx *c, struct cpack *p)
 			say(c, LB_LOG_ERROR, "pack %s: blob %s: lies beyond the end of the pack", name, bid);
 			continue;
 		}
-		e = lb_repo_open_blob_record(c->r, key, te->offset, data + te->offset, reclen, te, &out);
+		e = lb_repo_open_blob_with(c->r, aead, te->offset, data + te->offset, reclen, te, &out);
 		count(c, &c->st->blobs_read, 1);
 		if (e < 0)
 			say(c, LB_LOG_ERROR, "pack %s: blob %s (offset %u): %s", name, bid, te->offset, lb_errmsg());
@@ -253,6 +258,7 @@ static void read_pack(struct cctx *c, struct cpack *p)
 		    name, n);
 out:
 	lb_wipe(key, sizeof key);
+	lb_aead_free(aead);
 	lb_buf_release(&out);
 	free(data);
 	free(toc);

@@ -856,7 +856,8 @@ static void write_blob(struct rctx *c, const struct ref *refs, size_t n, const u
 static void fill_pack(struct rctx *c, const struct ref *refs, size_t n, struct lb_buf *span, struct lb_buf *out)
 {
 	uint8_t key[LB_KEY_LEN];
-	char pname[65];
+	struct lb_aead *aead = NULL;
+	char pname[65] = "?";
 	uint64_t lo = refs[0].offset, hi = 0, need = 0;
 	bool whole;
 	int e;
@@ -870,6 +871,22 @@ static void fill_pack(struct rctx *c, const struct ref *refs, size_t n, struct l
 			need += end - refs[i].offset;
 	}
 	e = lb_repo_pack_key_num(c->r, refs[0].pack, key, pname);
+	if (e == 0)
+		e = lb_aead_new(c->r->cfg.enc, key, &aead);
+	if (e < 0) {
+		/* no key, no blob of this pack: each file that needs one is named */
+		char why[256];
+
+		snprintf(why, sizeof why, "pack %s: %s", pname, lb_errmsg()[0] ? lb_errmsg() : lb_strerror(e));
+		for (size_t k = 0; k < n; k++) {
+			file_fail(c, refs[k].file, why);
+			ref_done(c, refs[k].file);
+		}
+		if (e == -ENOMEM)
+			set_fatal(c, e);
+		lb_wipe(key, sizeof key);
+		return;
+	}
 	/* one read of the whole span when most of it is wanted */
 	whole = e == 0 && hi - lo <= READ_SPAN_MAX && need * 2 >= hi - lo;
 	if (whole) {
@@ -906,7 +923,7 @@ static void fill_pack(struct rctx *c, const struct ref *refs, size_t n, struct l
 			rec = NULL;
 		}
 		if (e == 0)
-			e = lb_repo_open_blob_record(c->r, key, refs[i].offset, rec, reclen, &te, out);
+			e = lb_repo_open_blob_with(c->r, aead, refs[i].offset, rec, reclen, &te, out);
 		if (e == 0) {
 			write_blob(c, refs + i, j - i, out->data, out->len);
 		} else {
@@ -927,6 +944,7 @@ static void fill_pack(struct rctx *c, const struct ref *refs, size_t n, struct l
 		}
 		i = j;
 	}
+	lb_aead_free(aead);
 	lb_wipe(key, sizeof key);
 }
 

@@ -362,9 +362,21 @@ int lb_repo_open_blob_record(struct lb_repo *r, const uint8_t pack_key[LB_KEY_LE
 			     const uint8_t *rec, size_t reclen, const struct lb_toc_entry *expect,
 			     struct lb_buf *out)
 {
+	struct lb_aead *a = NULL;
+	int e = lb_aead_new(r->cfg.enc, pack_key, &a);
+
+	if (e < 0)
+		return e;
+	e = lb_repo_open_blob_with(r, a, offset, rec, reclen, expect, out);
+	lb_aead_free(a);
+	return e;
+}
+
+int lb_repo_open_blob_with(struct lb_repo *r, struct lb_aead *a, uint32_t offset, const uint8_t *rec,
+			   size_t reclen, const struct lb_toc_entry *expect, struct lb_buf *out)
+{
 	struct lb_toc_entry h;
 	uint8_t nonce[LB_NONCE_LEN], id[LB_ID_LEN];
-	struct lb_aead *a = NULL;
 	uint8_t *plain = NULL;
 	int e;
 
@@ -376,8 +388,6 @@ int lb_repo_open_blob_record(struct lb_repo *r, const uint8_t pack_key[LB_KEY_LE
 	    h.stored_len != expect->stored_len || h.raw_len != expect->raw_len || h.flags != expect->flags ||
 	    reclen != LB_BLOB_HEADER_LEN + (size_t)h.stored_len + LB_TAG_LEN)
 		return lb_err(-LB_E_CORRUPT, "blob header does not match the index");
-	if ((e = lb_aead_new(r->cfg.enc, pack_key, &a)) < 0)
-		return e;
 	lb_buf_reset(out);
 	if ((e = lb_buf_reserve(out, h.raw_len)) < 0)
 		goto out;
@@ -409,7 +419,6 @@ int lb_repo_open_blob_record(struct lb_repo *r, const uint8_t pack_key[LB_KEY_LE
 	e = 0;
 out:
 	free(plain);
-	lb_aead_free(a);
 	return e;
 }
 

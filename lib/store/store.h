@@ -94,6 +94,10 @@ int lb_repo_read_blob_at(struct lb_repo *r, const uint8_t pack_id[LB_ID_LEN], co
 int lb_repo_open_blob_record(struct lb_repo *r, const uint8_t pack_key[LB_KEY_LEN], uint32_t offset,
 			     const uint8_t *rec, size_t reclen, const struct lb_toc_entry *expect,
 			     struct lb_buf *out);
+/* The same with an AEAD the caller keeps for the whole pack (one key
+ * schedule per pack, not per blob). */
+int lb_repo_open_blob_with(struct lb_repo *r, struct lb_aead *a, uint32_t offset, const uint8_t *rec,
+			   size_t reclen, const struct lb_toc_entry *expect, struct lb_buf *out);
 int lb_repo_pack_key(struct lb_repo *r, const uint8_t salt[LB_SALT_LEN], uint8_t key[LB_KEY_LEN]);
 /* The key (cached) and hex name of pack number num of the loaded index. */
 int lb_repo_pack_key_num(struct lb_repo *r, uint32_t num, uint8_t key[LB_KEY_LEN], char name[65]);
