@@ -30,7 +30,7 @@ for k in $SIZES; do
 	"$LB" -r "$WORK/chunkrepo" backup "$WORK/corpus-1-night1" >/dev/null
 	s2=$(du -sk "$WORK/chunkrepo" | cut -f1)
 	blobs=$("$LB" -r "$WORK/chunkrepo" --json check | awk -F'[:,]' '/"blobs"/{print $2}' | tr -d ' ')
-	printf '| %d KiB | %s | %.1f | %.1f | %s | %.1f |\n' "$k" "$(cat "$WORK/t")" "$(echo "$s1/1024" | awk '{print $1/1}')" \
+	printf '| %d KiB | %s | %.1f | %.1f | %s | %.1f |\n' "$k" "$(cat "$WORK/t")" "$(awk -v a="$s1" 'BEGIN{print a/1024}')" \
 		"$(awk -v a="$s2" -v b="$s1" 'BEGIN{print (a-b)/1024}')" "${blobs:-?}" \
 		"$(awk -v b="${blobs:-0}" 'BEGIN{print b*48/1048576}')"
 done

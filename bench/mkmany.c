@@ -2,6 +2,7 @@
  * different content) in directories of PER_DIR entries, for the scale
  * measurements in bench/scale.sh. */
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

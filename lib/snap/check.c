@@ -168,11 +168,21 @@ static void check_pack_structure(struct cctx *c, struct cpack *p)
 		for (uint32_t i = 0; i < p->idx_count; i++) {
 			const struct lb_toc_entry *want = &p->idx_entries[i];
 			bool found = false;
+			uint32_t lo = 0, hi = n;
 
-			for (uint32_t j = 0; j < n && !found; j++)
-				found = !memcmp(toc[j].id, want->id, LB_ID_LEN) && toc[j].offset == want->offset &&
-					toc[j].stored_len == want->stored_len && toc[j].raw_len == want->raw_len &&
-					toc[j].type == want->type;
+			/* a table of contents is in offset order (validated) */
+			while (lo < hi) {
+				uint32_t mid = lo + (hi - lo) / 2;
+
+				if (toc[mid].offset < want->offset)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			if (lo < n)
+				found = toc[lo].offset == want->offset && !memcmp(toc[lo].id, want->id, LB_ID_LEN) &&
+					toc[lo].stored_len == want->stored_len && toc[lo].raw_len == want->raw_len &&
+					toc[lo].type == want->type;
 			if (!found) {
 				lb_hex(bid, want->id, LB_ID_LEN);
 				say(c, LB_LOG_ERROR, "pack %s: blob %s: in the index but not in the pack's table of contents",
