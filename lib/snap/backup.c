@@ -20,6 +20,7 @@
 #include "lifeboat/snapshot.h"
 #include "lifeboat/version.h"
 #include "snap/meta.h"
+#include "snap/vtree.h"
 #include "snap/walk.h"
 #include "store/packer.h"
 
@@ -48,6 +49,8 @@ struct bctx {
 	struct stat repo_st;
 	bool have_repo_st;
 	struct lb_walk_scan *scan; /* estimates the total for the progress line */
+	struct pathmap { char *path, *from; } *maps; /* directories read from a snapshot of themselves */
+	size_t nmaps;
 	struct hl_ent *hl;       /* hard-link groups seen so far, open addressing */
 	size_t nhl, caphl;
 };
@@ -158,6 +161,14 @@ static int copy_extents(struct lb_node *n, const struct lb_extent *x, size_t cnt
 	memcpy(n->extents, x, cnt * sizeof *x);
 	n->nextents = n->capextents = cnt;
 	return 0;
+}
+
+static const char *find_map(struct bctx *c, const char *path)
+{
+	for (size_t i = 0; i < c->nmaps; i++)
+		if (!strcmp(c->maps[i].path, path))
+			return c->maps[i].from;
+	return NULL;
 }
 
 static int copy_xattrs(struct lb_node *n, const struct lb_node *from)
@@ -570,6 +581,7 @@ static int backup_entry(struct bctx *c, int dirfd, const char *name, struct stat
 		return 0;
 	}
 	case LB_NODE_DIR: {
+		const char *mapped;
 		struct lb_tree pt;
 		int fd;
 
@@ -588,16 +600,37 @@ static int backup_entry(struct bctx *c, int dirfd, const char *name, struct stat
 			return store_tree(c, &empty, n->subtree);
 		}
 		lb_progress_op(c->pg, (const char *)c->path.data);
-		fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
-		if (fd < 0 && errno == EPERM)
-			fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		mapped = find_map(c, (const char *)c->path.data);
+		if (mapped) {
+			/* a source's snapshot of this directory: its content, recorded here */
+			fd = open(mapped, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOATIME);
+			if (fd < 0 && errno == EPERM)
+				fd = open(mapped, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			if (fd < 0)
+				return lb_errno(-errno, "%s (read from its snapshot %s)", (const char *)c->path.data, mapped);
+		} else {
+			fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
+			if (fd < 0 && errno == EPERM)
+				fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		}
 		if (fd < 0) {
 			warn(c, errno == ENOENT ? "vanished before it could be read" : "cannot open directory: %s",
 			     strerror(errno));
 			return 1;
 		}
 		load_parent_tree(c, pn, &pt);
-		e = backup_dir(c, fd, &pt, n->subtree);
+		if (mapped) {
+			struct stat sst;
+			dev_t saved = c->root_dev;
+
+			/* the snapshot is its own file system: it is the root of this subtree */
+			if (fstat(fd, &sst) == 0)
+				c->root_dev = sst.st_dev;
+			e = backup_dir(c, fd, &pt, n->subtree);
+			c->root_dev = saved;
+		} else {
+			e = backup_dir(c, fd, &pt, n->subtree);
+		}
 		lb_tree_release(&pt);
 		close(fd);
 		return e;
@@ -854,7 +887,7 @@ static int find_parent(struct bctx *c, const char *host, char **paths, size_t n,
 }
 
 static int write_manifest(struct bctx *c, const char *host, char **paths, size_t n, int64_t start_ns,
-			  const uint8_t tree[32], char id[65])
+			  const uint8_t tree[32], json_t *sections, char id[65])
 {
 	struct lb_snapshot s = { 0 };
 	struct lb_backup_stats *st = c->st;
@@ -862,13 +895,11 @@ static int write_manifest(struct bctx *c, const char *host, char **paths, size_t
 	json_t *j, *stats, *ex;
 	int e;
 
-	j = c->o->sources ? json_deep_copy(c->o->sources) : json_object();
+	j = json_object();
 	if (!j)
 		return -ENOMEM;
-	if (!json_is_object(j)) {
-		json_decref(j);
-		return lb_err(-EINVAL, "backup sources must be a JSON object");
-	}
+	if (json_object_size(sections))
+		json_object_set(j, "sources", sections);
 	getlogin_r(user, sizeof user - 1);
 	if (!user[0])
 		snprintf(user, sizeof user, "%s", getenv("USER") ? getenv("USER") : "");
@@ -904,15 +935,145 @@ static int write_manifest(struct bctx *c, const char *host, char **paths, size_t
 	return e;
 }
 
+/* ---- sources ---- */
+
+static int env_map_path(struct lb_source_env *env, const char *path, const char *read_from)
+{
+	struct bctx *c = env->priv;
+	void *p = realloc(c->maps, (c->nmaps + 1) * sizeof *c->maps);
+	char *np, *nf;
+
+	if (!p)
+		return -ENOMEM;
+	c->maps = p;
+	np = normalise(path);
+	nf = strdup(read_from);
+	if (!np || !nf) {
+		free(np);
+		free(nf);
+		return -ENOMEM;
+	}
+	c->maps[c->nmaps].path = np;
+	c->maps[c->nmaps].from = nf;
+	c->nmaps++;
+	return 0;
+}
+
+static void env_warn(struct lb_source_env *env, const char *what, const char *msg)
+{
+	struct bctx *c = env->priv;
+
+	c->st->warnings++;
+	if (c->o->warn)
+		c->o->warn(c->o->warn_ctx, what, msg);
+}
+
+/* Adds p to the path set (sorted, nothing inside another). */
+static int add_path(char ***paths, size_t *n, const char *p)
+{
+	char **v = realloc(*paths, (*n + 1) * sizeof **paths);
+
+	if (!v)
+		return -ENOMEM;
+	*paths = v;
+	if (!(v[*n] = normalise(p)))
+		return -ENOMEM;
+	(*n)++;
+	return 0;
+}
+
+static void cover_paths(char **paths, size_t *n)
+{
+	size_t w = 0;
+
+	qsort(paths, *n, sizeof *paths, cmp_str);
+	/* drop duplicates and paths inside another path of the set */
+	for (size_t i = 0; i < *n; i++) {
+		if (w > 0) {
+			const char *p = paths[w - 1];
+			size_t pl = strlen(p);
+
+			if (!strcmp(p, "/") || (!strncmp(paths[i], p, pl) && (paths[i][pl] == '/' || paths[i][pl] == 0))) {
+				free(paths[i]);
+				continue;
+			}
+		}
+		paths[w++] = paths[i];
+	}
+	*n = w;
+}
+
+/* Runs every source into its own tree and collects the manifest sections. */
+static int run_sources(struct bctx *c, struct lb_source_env *env, json_t *sections)
+{
+	for (size_t i = 0; i < c->o->nsources; i++) {
+		const struct lb_source *src = c->o->sources[i];
+		struct lb_vtree *vt = NULL;
+		uint8_t tid[32];
+		char hex[65];
+		uint64_t files, bytes;
+		json_t *sec;
+		int e;
+
+		if ((e = lb_vtree_new(c->r, c->pk, &vt)) < 0)
+			return e;
+		env->vtree = vt;
+		e = src->ops->run ? src->ops->run(src->state, env) : 0;
+		if (e == 0)
+			e = lb_vtree_store(vt, tid);
+		lb_vtree_stats(vt, &files, &bytes);
+		env->vtree = NULL;
+		lb_vtree_free(vt);
+		if (e < 0)
+			return lb_err_wrap(e, "%s", src->ops->name);
+		sec = json_object();
+		if (!sec)
+			return -ENOMEM;
+		lb_hex(hex, tid, 32);
+		json_object_set_new(sec, "tree", json_string(hex));
+		json_object_set_new(sec, "files", json_integer((json_int_t)files));
+		json_object_set_new(sec, "bytes", json_integer((json_int_t)bytes));
+		json_object_set_new(sections, src->ops->name, sec);
+		c->st->bytes_total += bytes;
+	}
+	return 0;
+}
+
+/* After the walk: each source adds what it learnt (a source may count
+ * what the walk saw). */
+static int report_sources(struct bctx *c, json_t *sections)
+{
+	for (size_t i = 0; i < c->o->nsources; i++) {
+		const struct lb_source *src = c->o->sources[i];
+		json_t *sec = json_object_get(sections, src->ops->name);
+		int e;
+
+		if (src->ops->report && sec && (e = src->ops->report(src->state, sec)) < 0)
+			return lb_err_wrap(e, "%s", src->ops->name);
+	}
+	return 0;
+}
+
+static int empty_tree(struct bctx *c, uint8_t id[32])
+{
+	struct lb_tree t;
+
+	lb_tree_init(&t);
+	return store_tree(c, &t, id);
+}
+
 int lb_backup_run(struct lb_repo *r, const struct lb_backup_opts *o, struct lb_backup_stats *stats,
 		  char id[65])
 {
 	struct bctx c = { .r = r, .o = o, .pg = o->progress, .st = stats };
+	struct lb_source_env env = { .repo = r, .progress = o->progress, .map_path = env_map_path, .warn = env_warn,
+				     .priv = &c };
 	struct lb_packer_stats ps;
 	struct lb_tree root;
 	char host[256] = "", **paths = NULL;
-	size_t n = 0;
+	size_t n = 0, prepared = 0;
 	uint8_t tree[32];
+	json_t *sections = NULL;
 	int64_t start_ns = lb_now_ns(), start_mono = lb_mono_ns(), t_ready = 0, t_walk = 0, t_flush = 0;
 	int e;
 
@@ -920,52 +1081,28 @@ int lb_backup_run(struct lb_repo *r, const struct lb_backup_opts *o, struct lb_b
 	lb_tree_init(&root);
 	lb_buf_init(&c.path, 0);
 	lb_buf_init(&c.tbuf, LB_BLOB_MAX + (1u << 20));
-	if (o->npaths == 0)
+	if (o->npaths == 0 && o->nsources == 0)
 		return lb_err(-EINVAL, "backup: no paths given");
 	if (o->host)
 		snprintf(host, sizeof host, "%s", o->host);
 	else
 		gethostname(host, sizeof host - 1);
-	paths = calloc(o->npaths, sizeof *paths);
-	if (!paths)
-		return -ENOMEM;
 	for (size_t i = 0; i < o->npaths; i++) {
 		struct stat st;
 
-		if (!(paths[n] = normalise(o->paths[i]))) {
-			e = lb_errno(-errno ? -errno : -ENOMEM, "%s", o->paths[i]);
+		if ((e = add_path(&paths, &n, o->paths[i])) < 0) {
+			e = lb_errno(errno ? -errno : -ENOMEM, "%s", o->paths[i]);
 			goto out;
 		}
-		if (lstat(paths[n], &st) < 0) {
+		if (lstat(paths[n - 1], &st) < 0) {
 			e = lb_errno(-errno, "%s", o->paths[i]);
-			free(paths[n]);
 			goto out;
 		}
-		n++;
-	}
-	qsort(paths, n, sizeof *paths, cmp_str);
-	/* drop duplicates and paths inside another path of the set */
-	{
-		size_t w = 0;
-
-		for (size_t i = 0; i < n; i++) {
-			if (w > 0) {
-				const char *p = paths[w - 1];
-				size_t pl = strlen(p);
-
-				if (!strcmp(p, "/") || (!strncmp(paths[i], p, pl) &&
-							(paths[i][pl] == '/' || paths[i][pl] == 0))) {
-					free(paths[i]);
-					continue;
-				}
-			}
-			paths[w++] = paths[i];
-		}
-		n = w;
 	}
 	c.rcap = LB_MAX(READ_BUF_MIN, 2 * (size_t)r->cfg.chunk_max);
 	c.rbuf = malloc(c.rcap);
-	if (!c.rbuf || (e = lb_owner_cache_new(&c.owners)) < 0) {
+	sections = o->sections ? json_deep_copy(o->sections) : json_object();
+	if (!c.rbuf || !sections || (e = lb_owner_cache_new(&c.owners)) < 0) {
 		e = -ENOMEM;
 		goto out;
 	}
@@ -973,15 +1110,34 @@ int lb_backup_run(struct lb_repo *r, const struct lb_backup_opts *o, struct lb_b
 		c.have_repo_st = true;
 	if ((e = lb_repo_load_index(r, LB_LOAD_ORPHANS)) < 0)
 		goto out;
-	if ((e = find_parent(&c, host, paths, n, &root)) < 0)
-		goto out;
 	if ((e = lb_packer_new(r, o->workers, &c.pk)) < 0)
 		goto out;
+	/* quiesce every source for its instant; a snapshot of a directory
+	 * joins the paths, read from the snapshot */
+	for (; prepared < o->nsources; prepared++) {
+		const struct lb_source *src = o->sources[prepared];
+
+		if (src->ops->prepare && (e = src->ops->prepare(src->state, &env)) < 0) {
+			lb_err_wrap(e, "%s", src->ops->name);
+			prepared++; /* its cleanup runs too: prepare may have half-succeeded */
+			goto out;
+		}
+	}
+	for (size_t i = 0; i < c.nmaps; i++)
+		if ((e = add_path(&paths, &n, c.maps[i].path)) < 0)
+			goto out;
+	cover_paths(paths, &n);
+	if ((e = find_parent(&c, host, paths, n, &root)) < 0)
+		goto out;
 	t_ready = lb_mono_ns();
+	if ((e = run_sources(&c, &env, sections)) < 0)
+		goto out;
 	if (o->estimate && c.pg)
 		lb_walk_scan_start((const char *const *)paths, n, o->excludes, o->nexcludes, o->one_file_system,
 				   &c.scan);
-	if (n == 1 && !strcmp(paths[0], "/")) {
+	if (n == 0) {
+		e = empty_tree(&c, tree);
+	} else if (n == 1 && !strcmp(paths[0], "/")) {
 		int dfd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		struct stat st;
 
@@ -999,7 +1155,7 @@ int lb_backup_run(struct lb_repo *r, const struct lb_backup_opts *o, struct lb_b
 	} else {
 		e = backup_paths(&c, "", paths, n, &root, tree);
 	}
-	if (e < 0)
+	if (e < 0 || (e = report_sources(&c, sections)) < 0)
 		goto out;
 	lb_progress_op(c.pg, NULL);
 	if (c.pg)
@@ -1022,20 +1178,36 @@ int lb_backup_run(struct lb_repo *r, const struct lb_backup_opts *o, struct lb_b
 	stats->bytes_added = ps.stored_new;
 	stats->packs = ps.packs;
 	stats->duration_ns = lb_mono_ns() - start_mono;
-	e = write_manifest(&c, host, paths, n, start_ns, tree, id);
+	e = write_manifest(&c, host, paths, n, start_ns, tree, sections, id);
 	if (e == 0)
-		lb_log(LB_LOG_INFO, "backup: index and parent %.3f s, walk %.3f s, flush %.3f s, manifest %.3f s",
+		lb_log(LB_LOG_INFO, "backup: prepare %.3f s, sources and walk %.3f s, flush %.3f s, manifest %.3f s",
 		       (double)(t_ready - start_mono) / 1e9, (double)(t_walk - t_ready) / 1e9,
 		       (double)(t_flush - t_walk) / 1e9, (double)(lb_mono_ns() - t_flush) / 1e9);
 out:
 	if (e < 0 && e != -ENOMEM && !lb_errmsg()[0])
 		lb_err(e, "%s", lb_strerror(e));
+	/* sources let go of their locks and snapshots whatever happened */
+	if (prepared) {
+		char saved[2048];
+
+		snprintf(saved, sizeof saved, "%s", lb_errmsg());
+		for (size_t i = prepared; i-- > 0;)
+			if (o->sources[i]->ops->cleanup)
+				o->sources[i]->ops->cleanup(o->sources[i]->state);
+		lb_err_set_text(saved);
+	}
 	lb_walk_scan_stop(c.scan);
 	lb_packer_free(c.pk);
 	lb_tree_release(&root);
+	json_decref(sections);
 	for (size_t i = 0; i < n; i++)
 		free(paths[i]);
 	free(paths);
+	for (size_t i = 0; i < c.nmaps; i++) {
+		free(c.maps[i].path);
+		free(c.maps[i].from);
+	}
+	free(c.maps);
 	free(c.rbuf);
 	for (size_t i = 0; i < c.caphl; i++)
 		free(c.hl[i].extents);

@@ -6,6 +6,7 @@
 
 #include "lifeboat/check.h"
 #include "lifeboat/snapshot.h"
+#include "lifeboat/source.h"
 #include "lifeboat/tree.h"
 #include "store/store.h"
 
@@ -359,8 +360,29 @@ static void check_tree(struct cctx *c, const uint8_t id[32], const char *snap, s
 	lb_tree_release(&t);
 }
 
+struct tree_ctx {
+	struct cctx *c;
+	struct lb_snapshot *s;
+	struct lb_buf *path;
+};
+
+static int check_one_tree(const uint8_t tree[32], const char *what, void *ctx)
+{
+	struct tree_ctx *t = ctx;
+
+	/* a source's tree shows as /@mysql/... in messages */
+	lb_buf_reset(t->path);
+	if (strcmp(what, "files"))
+		lb_buf_append(t->path, "/@", 2), lb_buf_append(t->path, what, strlen(what));
+	lb_buf_put_u8(t->path, 0);
+	t->path->len--;
+	check_tree(t->c, tree, t->s->id, t->path, 0);
+	return 0;
+}
+
 static int check_snapshot(struct cctx *c, const char *name)
 {
+	struct tree_ctx tc;
 	struct lb_snapshot *s;
 	struct lb_buf path;
 	int e;
@@ -376,10 +398,15 @@ static int check_snapshot(struct cctx *c, const char *name)
 	lb_buf_init(&path, 0);
 	lb_buf_put_u8(&path, 0);
 	path.len = 0;
-	check_tree(c, s->tree, s->id, &path, 0);
+	tc.c = c;
+	tc.s = s;
+	tc.path = &path;
+	e = lb_snapshot_trees(s, check_one_tree, &tc);
+	if (e < 0 && e != -ENOMEM)
+		say(c, LB_LOG_ERROR, "%s", lb_errmsg());
 	lb_buf_release(&path);
 	lb_snapshot_free(s);
-	return 0;
+	return e == -ENOMEM ? e : 0;
 }
 
 struct temp_ctx {

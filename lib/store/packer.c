@@ -57,7 +57,8 @@ struct lb_packer {
 	struct lb_repo *r;
 	unsigned nworkers;
 	struct worker *workers;
-	struct worker self;       /* the caller's own, for blobs it stores itself */
+	struct worker self;       /* the callers' own, for blobs they store themselves */
+	pthread_mutex_t self_mu;  /* one caller at a time uses self */
 
 	pthread_mutex_t mu;
 	pthread_cond_t cv_work;   /* a job for the workers, or stop */
@@ -441,6 +442,7 @@ int lb_packer_new(struct lb_repo *r, unsigned nworkers, struct lb_packer **ret)
 	p->r = r;
 	p->owner = __atomic_add_fetch(&owner_seq, 1, __ATOMIC_RELAXED);
 	pthread_mutex_init(&p->mu, NULL);
+	pthread_mutex_init(&p->self_mu, NULL);
 	pthread_cond_init(&p->cv_work, NULL);
 	pthread_cond_init(&p->cv_space, NULL);
 	pthread_cond_init(&p->cv_idle, NULL);
@@ -528,12 +530,13 @@ int lb_packer_put(struct lb_packer *p, enum lb_blob_type type, const uint8_t id[
 	}
 	memcpy(j.id, id, LB_ID_LEN);
 	pthread_mutex_lock(&p->mu);
-	if (p->qlen == p->qcap) {
+	if (p->qlen == p->qcap && pthread_mutex_trylock(&p->self_mu) == 0) {
 		/* every worker is busy and the queue is full: rather than sleep,
 		 * store this blob here (no copy, no wake-up) */
 		pthread_mutex_unlock(&p->mu);
 		j.data = (uint8_t *)data;
 		e = store_blob(&p->self, &j);
+		pthread_mutex_unlock(&p->self_mu);
 		if (e < 0) {
 			lb_err_wrap(e, "storing a blob");
 			pthread_mutex_lock(&p->mu);
@@ -659,6 +662,7 @@ void lb_packer_free(struct lb_packer *p)
 	free(p->q);
 	free(p->workers);
 	pthread_mutex_destroy(&p->mu);
+	pthread_mutex_destroy(&p->self_mu);
 	pthread_cond_destroy(&p->cv_work);
 	pthread_cond_destroy(&p->cv_space);
 	pthread_cond_destroy(&p->cv_idle);

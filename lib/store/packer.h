@@ -21,9 +21,9 @@ struct lb_packer_stats {
 	uint64_t index_files;  /* index files written */
 };
 
-/* nworkers 0 = one fewer than the online CPUs (at least one): the caller
- * stores blobs itself when the queue is full.  put() is for one thread at
- * a time. */
+/* nworkers 0 = one fewer than the online CPUs (at least one): a caller
+ * stores a blob itself when the queue is full.  put() may be called from
+ * several threads at once (a source dumping over several connections). */
 int lb_packer_new(struct lb_repo *r, unsigned nworkers, struct lb_packer **ret);
 /* Stores a blob unless the repository has it.  Copies data.  Returns 1 if
  * the blob was queued, 0 if already present, negative on error (including

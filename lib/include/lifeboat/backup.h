@@ -8,6 +8,7 @@
 #include <jansson.h>
 
 #include "lifeboat/progress.h"
+#include "lifeboat/source.h"
 
 struct lb_repo;
 
@@ -27,7 +28,9 @@ struct lb_backup_opts {
 	bool one_file_system;
 	bool estimate;               /* count the total first, for an ETA (a scanner thread) */
 	unsigned workers;            /* compression threads; 0 = one per CPU */
-	json_t *sources;             /* extra manifest sections, borrowed (MySQL, mail, ...) */
+	json_t *sections;            /* extra manifest sections, borrowed */
+	struct lb_source *const *sources; /* live services to quiesce and dump (lifeboat/source.h) */
+	size_t nsources;
 	lb_warn_fn warn;
 	void *warn_ctx;
 	struct lb_progress *progress; /* may be NULL */

@@ -1,0 +1,416 @@
+/* Virtual trees: files that exist only in a snapshot (a table's rows, a
+ * schema), written by sources as streams.  Content goes through the same
+ * chunker and packer as real files, so identical rows from night to night
+ * deduplicate, and nothing is ever staged on disk. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lifeboat/browse.h"
+#include "lifeboat/snapshot.h"
+#include "snap/vtree.h"
+
+struct vnode {
+	char *name;
+	bool dir;
+	struct lb_node node;      /* files: metadata and extents */
+	struct vnode **kids;      /* directories */
+	size_t nkids, capkids;
+};
+
+struct lb_vtree {
+	struct lb_repo *r;
+	struct lb_packer *pk;
+	pthread_mutex_t mu;       /* guards the node tree */
+	struct vnode root;
+	struct lb_vmeta dirmeta;
+	uint64_t files, bytes;
+};
+
+struct lb_vfile {
+	struct lb_vtree *t;
+	char *path;
+	struct lb_vmeta meta;
+	uint8_t *buf;             /* at least two maximum chunks, to cut in */
+	size_t have, cap;
+	struct lb_node node;      /* extents as they are cut */
+};
+
+int lb_vtree_new(struct lb_repo *r, struct lb_packer *pk, struct lb_vtree **ret)
+{
+	struct lb_vtree *t = calloc(1, sizeof *t);
+
+	if (!t)
+		return -ENOMEM;
+	t->r = r;
+	t->pk = pk;
+	pthread_mutex_init(&t->mu, NULL);
+	t->root.dir = true;
+	t->dirmeta.mode = 0755;
+	t->dirmeta.mtime_s = lb_now_ns() / 1000000000;
+	*ret = t;
+	return 0;
+}
+
+static void vnode_release(struct vnode *v)
+{
+	for (size_t i = 0; i < v->nkids; i++) {
+		vnode_release(v->kids[i]);
+		free(v->kids[i]);
+	}
+	free(v->kids);
+	free(v->name);
+	lb_node_release(&v->node);
+}
+
+void lb_vtree_free(struct lb_vtree *t)
+{
+	if (!t)
+		return;
+	vnode_release(&t->root);
+	pthread_mutex_destroy(&t->mu);
+	free(t);
+}
+
+void lb_vtree_dir_meta(struct lb_vtree *t, const struct lb_vmeta *m)
+{
+	t->dirmeta = *m;
+}
+
+void lb_vtree_stats(struct lb_vtree *t, uint64_t *files, uint64_t *bytes)
+{
+	pthread_mutex_lock(&t->mu);
+	*files = t->files;
+	*bytes = t->bytes;
+	pthread_mutex_unlock(&t->mu);
+}
+
+static void fill_meta(struct lb_node *n, const struct lb_vmeta *m, uint8_t type)
+{
+	n->type = type;
+	n->mode = m->mode & 07777;
+	n->uid = m->uid;
+	n->gid = m->gid;
+	n->mtime_s = n->atime_s = n->ctime_s = m->mtime_s;
+	n->mtime_ns = n->atime_ns = n->ctime_ns = m->mtime_ns;
+	n->nlink = 1;
+	n->user = strdup("");
+	n->group = strdup("");
+}
+
+/* Finds or makes the child name of dir (t->mu held). */
+static struct vnode *child(struct lb_vtree *t, struct vnode *dir, const char *name, size_t len, bool mkdir)
+{
+	struct vnode *v;
+
+	for (size_t i = 0; i < dir->nkids; i++)
+		if (strlen(dir->kids[i]->name) == len && !memcmp(dir->kids[i]->name, name, len))
+			return dir->kids[i];
+	if (dir->nkids == dir->capkids) {
+		size_t ncap = dir->capkids ? dir->capkids * 2 : 8;
+		void *p = realloc(dir->kids, ncap * sizeof *dir->kids);
+
+		if (!p)
+			return NULL;
+		dir->kids = p;
+		dir->capkids = ncap;
+	}
+	v = calloc(1, sizeof *v);
+	if (!v || !(v->name = strndup(name, len))) {
+		free(v);
+		return NULL;
+	}
+	v->dir = mkdir;
+	if (mkdir)
+		fill_meta(&v->node, &t->dirmeta, LB_NODE_DIR);
+	dir->kids[dir->nkids++] = v;
+	return v;
+}
+
+int lb_vfile_open(struct lb_vtree *t, const char *path, const struct lb_vmeta *m, struct lb_vfile **ret)
+{
+	struct lb_vfile *f;
+	const char *p;
+
+	/* every component must be a name restore would accept */
+	for (p = path; *p;) {
+		const char *slash = strchr(p, '/');
+		size_t len = slash ? (size_t)(slash - p) : strlen(p);
+
+		if (!lb_name_valid((const uint8_t *)p, len))
+			return lb_err(-EINVAL, "virtual file %s: invalid name", path);
+		p += len + (slash ? 1 : 0);
+	}
+	f = calloc(1, sizeof *f);
+	if (!f)
+		return -ENOMEM;
+	f->t = t;
+	f->meta = *m;
+	f->path = strdup(path);
+	f->cap = 2 * (size_t)t->r->cfg.chunk_max;
+	f->buf = malloc(f->cap);
+	if (!f->path || !f->buf) {
+		lb_vfile_abort(f);
+		return -ENOMEM;
+	}
+	*ret = f;
+	return 0;
+}
+
+void lb_vfile_abort(struct lb_vfile *f)
+{
+	if (!f)
+		return;
+	lb_node_release(&f->node);
+	free(f->path);
+	free(f->buf);
+	free(f);
+}
+
+static int emit(struct lb_vfile *f, const uint8_t *p, size_t n)
+{
+	struct lb_extent x = { .len = n };
+	int e;
+
+	if ((e = lb_repo_blob_id(f->t->r, p, n, x.id)) < 0)
+		return e;
+	if ((e = lb_packer_put(f->t->pk, LB_BLOB_DATA, x.id, p, n)) < 0)
+		return e;
+	f->node.size += n;
+	return lb_extent_append(&f->node, &x);
+}
+
+/* Cuts every chunk the buffer decides; with eof, everything. */
+static int cut(struct lb_vfile *f, bool eof)
+{
+	size_t off = 0, k;
+	int e;
+
+	while (off < f->have && (k = lb_chunker_next(&f->t->r->chunker, f->buf + off, f->have - off, eof)) > 0) {
+		if ((e = emit(f, f->buf + off, k)) < 0)
+			return e;
+		off += k;
+	}
+	memmove(f->buf, f->buf + off, f->have - off);
+	f->have -= off;
+	return 0;
+}
+
+int lb_vfile_write(struct lb_vfile *f, const void *data, size_t n)
+{
+	const uint8_t *p = data;
+	int e;
+
+	while (n > 0) {
+		size_t k = LB_MIN(n, f->cap - f->have);
+
+		memcpy(f->buf + f->have, p, k);
+		f->have += k;
+		p += k;
+		n -= k;
+		if (f->have == f->cap && (e = cut(f, false)) < 0)
+			return e;
+	}
+	return 0;
+}
+
+int lb_vfile_close(struct lb_vfile *f, uint64_t *size)
+{
+	struct lb_vtree *t = f->t;
+	struct vnode *dir = &t->root, *v;
+	const char *p = f->path;
+	int e;
+
+	if ((e = cut(f, true)) < 0) {
+		lb_vfile_abort(f);
+		return e;
+	}
+	if (size)
+		*size = f->node.size;
+	pthread_mutex_lock(&t->mu);
+	for (;;) {
+		const char *slash = strchr(p, '/');
+		size_t len = slash ? (size_t)(slash - p) : strlen(p);
+
+		v = child(t, dir, p, len, slash != NULL);
+		if (!v) {
+			e = -ENOMEM;
+			break;
+		}
+		if (!slash)
+			break;
+		if (!v->dir) {
+			e = lb_err(-ENOTDIR, "virtual file %s: a file is in the way", f->path);
+			break;
+		}
+		dir = v;
+		p = slash + 1;
+	}
+	if (e == 0 && (v->dir || v->node.type)) {
+		e = lb_err(-EEXIST, "virtual file %s written twice", f->path);
+	} else if (e == 0) {
+		fill_meta(&v->node, &f->meta, LB_NODE_FILE);
+		v->node.size = f->node.size;
+		v->node.extents = f->node.extents;
+		v->node.nextents = f->node.nextents;
+		v->node.capextents = f->node.capextents;
+		f->node.extents = NULL;
+		f->node.nextents = f->node.capextents = 0;
+		t->files++;
+		t->bytes += f->node.size;
+	}
+	pthread_mutex_unlock(&t->mu);
+	lb_vfile_abort(f);
+	return e;
+}
+
+static int cmp_vnode(const void *a, const void *b)
+{
+	return strcmp((*(struct vnode * const *)a)->name, (*(struct vnode * const *)b)->name);
+}
+
+static int store_dir(struct lb_vtree *t, struct vnode *d, struct lb_buf *b, uint8_t id[32])
+{
+	struct lb_tree tr;
+	int e = 0;
+
+	lb_tree_init(&tr);
+	if (d->nkids > 1)
+		qsort(d->kids, d->nkids, sizeof *d->kids, cmp_vnode);
+	for (size_t i = 0; i < d->nkids && e == 0; i++) {
+		struct vnode *k = d->kids[i];
+		struct lb_node *n;
+
+		if (k->dir && (e = store_dir(t, k, b, k->node.subtree)) < 0)
+			break;
+		if ((e = lb_tree_add(&tr, &n)) < 0)
+			break;
+		*n = k->node; /* borrowed for the encoding */
+		n->name = (uint8_t *)k->name;
+		n->namelen = strlen(k->name);
+	}
+	if (e == 0)
+		e = lb_tree_encode(&tr, b);
+	if (e == 0)
+		e = lb_repo_blob_id(t->r, b->data, b->len, id);
+	if (e == 0) {
+		e = lb_packer_put(t->pk, LB_BLOB_TREE, id, b->data, b->len);
+		e = e < 0 ? e : 0;
+	}
+	free(tr.nodes); /* the nodes' contents belong to the vnodes */
+	return e;
+}
+
+int lb_vtree_store(struct lb_vtree *t, uint8_t root[32])
+{
+	struct lb_buf b;
+	int e;
+
+	lb_buf_init(&b, LB_BLOB_MAX);
+	pthread_mutex_lock(&t->mu);
+	e = store_dir(t, &t->root, &b, root);
+	pthread_mutex_unlock(&t->mu);
+	lb_buf_release(&b);
+	return e;
+}
+
+/* ---- reading back ---- */
+
+int lb_snapshot_source_tree(const struct lb_snapshot *s, const char *source, uint8_t tree[32])
+{
+	json_t *sec = json_object_get(json_object_get(s->json, "sources"), source);
+	const char *hex = json_string_value(json_object_get(sec, "tree"));
+
+	if (!hex)
+		return lb_err(-LB_E_NOTFOUND, "snapshot %.12s has no %s data", s->id, source);
+	if (lb_unhex(tree, 32, hex) < 0)
+		return lb_err(-LB_E_CORRUPT, "snapshot %.12s: the %s tree id is malformed", s->id, source);
+	return 0;
+}
+
+int lb_snapshot_trees(const struct lb_snapshot *s, int (*fn)(const uint8_t tree[32], const char *what, void *ctx),
+		      void *ctx)
+{
+	json_t *sources = json_object_get(s->json, "sources"), *v;
+	const char *key;
+	uint8_t id[32];
+	int e = fn(s->tree, "files", ctx);
+
+	if (e)
+		return e;
+	json_object_foreach(sources, key, v) {
+		const char *hex = json_string_value(json_object_get(v, "tree"));
+
+		if (!hex)
+			continue;
+		if (lb_unhex(id, 32, hex) < 0)
+			return lb_err(-LB_E_CORRUPT, "snapshot %.12s: the %s tree id is malformed", s->id, key);
+		if ((e = fn(id, key, ctx)) != 0)
+			return e;
+	}
+	return 0;
+}
+
+int lb_tree_stream_file(struct lb_repo *r, const uint8_t tree[32], const char *path,
+			int (*fn)(const uint8_t *data, size_t len, void *ctx), void *ctx)
+{
+	struct lb_node n;
+	struct lb_buf b;
+	int e;
+
+	if ((e = lb_browse_lookup(r, tree, path, &n)) < 0)
+		return e;
+	if (n.type != LB_NODE_FILE) {
+		lb_node_release(&n);
+		return lb_err(-EISDIR, "%s: not a file", path);
+	}
+	lb_buf_init(&b, LB_BLOB_MAX);
+	for (size_t i = 0; i < n.nextents && e == 0; i++) {
+		if (n.extents[i].hole) {
+			/* virtual files have no holes; a real file's holes are zeros */
+			static const uint8_t zeros[65536];
+			uint64_t left = n.extents[i].len;
+
+			while (left > 0 && e == 0) {
+				size_t k = (size_t)LB_MIN(left, (uint64_t)sizeof zeros);
+
+				e = fn(zeros, k, ctx);
+				left -= k;
+			}
+			continue;
+		}
+		if ((e = lb_repo_read_blob(r, n.extents[i].id, LB_BLOB_DATA, &b)) < 0)
+			break;
+		e = fn(b.data, b.len, ctx);
+	}
+	lb_buf_release(&b);
+	lb_node_release(&n);
+	return e;
+}
+
+struct slurp {
+	struct lb_buf b;
+};
+
+static int slurp_cb(const uint8_t *data, size_t len, void *ctx)
+{
+	return lb_buf_append(&((struct slurp *)ctx)->b, data, len);
+}
+
+int lb_tree_read_file(struct lb_repo *r, const uint8_t tree[32], const char *path, size_t max, uint8_t **data,
+		      size_t *len)
+{
+	struct slurp s;
+	int e;
+
+	lb_buf_init(&s.b, max);
+	e = lb_tree_stream_file(r, tree, path, slurp_cb, &s);
+	if (e < 0 || lb_buf_put_u8(&s.b, 0) < 0) {
+		lb_buf_release(&s.b);
+		return e < 0 ? e : -ENOMEM;
+	}
+	*data = s.b.data;
+	*len = s.b.len - 1;
+	return 0;
+}
