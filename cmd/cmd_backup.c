@@ -5,22 +5,162 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "job.h"
 #include "lifeboat/backup.h"
 #include "lifeboat/joblock.h"
 
-struct strv {
-	const char **v;
-	size_t n;
-};
+/* ---- string vectors ---- */
 
-static int strv_push(struct strv *s, const char *x)
+int strv_push(struct strv *s, const char *x)
 {
 	const char **p = realloc(s->v, (s->n + 1) * sizeof *p);
 
 	if (!p)
-		return -1;
+		return -ENOMEM;
 	s->v = p;
 	s->v[s->n++] = x;
+	return 0;
+}
+
+int strv_push_list(struct strv *s, const char *list, struct strv *owned)
+{
+	const char *p = list;
+
+	while (*p) {
+		const char *comma = strchr(p, ',');
+		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+		char *item;
+
+		while (len && (*p == ' ' || *p == '\t'))
+			p++, len--;
+		while (len && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+			len--;
+		if (len) {
+			if (!(item = strndup(p, len)) || strv_push(owned, item) < 0 || strv_push(s, item) < 0)
+				return -ENOMEM;
+		}
+		if (!comma)
+			break;
+		p = comma + 1;
+	}
+	return 0;
+}
+
+void strv_free(struct strv *s)
+{
+	free(s->v);
+	s->v = NULL;
+	s->n = 0;
+}
+
+void backup_job_init(struct backup_job *j)
+{
+	memset(j, 0, sizeof *j);
+	j->stall_s = 60;
+	j->hook_timeout_s = 300;
+}
+
+void backup_job_release(struct backup_job *j)
+{
+	for (size_t i = 0; i < j->owned.n; i++)
+		free((char *)j->owned.v[i]);
+	strv_free(&j->owned);
+	strv_free(&j->paths);
+	strv_free(&j->excludes);
+	strv_free(&j->tags);
+	strv_free(&j->my_databases);
+	strv_free(&j->mail_spools);
+	strv_free(&j->pre_hooks);
+	strv_free(&j->post_hooks);
+}
+
+static long number(const char *opt, const char *arg, long lo, long hi)
+{
+	char *end;
+	long v = strtol(arg, &end, 10);
+
+	if (end == arg || *end || v < lo || v > hi) {
+		cli_error("%s: '%s' is not a number from %ld to %ld", opt, arg, lo, hi);
+		return -1;
+	}
+	return v;
+}
+
+enum {
+	OPT_PARENT = 2001, OPT_TIMEOUT, OPT_STALL, OPT_WORKERS,
+	OPT_MYSQL, OPT_MY_DEFAULTS, OPT_MY_DATABASES, OPT_MY_MODE, OPT_MY_SNAPSHOT_HOOK, OPT_MY_SNAPSHOT_RELEASE,
+	OPT_MY_JOBS, OPT_MY_LOCK_TIMEOUT, OPT_MY_LONG_QUERY, OPT_MY_MYISAM_UNLOCKED,
+};
+
+int backup_job_option(struct backup_job *j, int c, const char *arg)
+{
+	long v;
+
+	switch (c) {
+	case 't': return strv_push(&j->tags, arg) < 0 ? -ENOMEM : 1;
+	case 'H': j->host = arg; return 1;
+	case 'e': return strv_push(&j->excludes, arg) < 0 ? -ENOMEM : 1;
+	case 'x': j->one_file_system = true; return 1;
+	case OPT_PARENT: j->parent = arg; return 1;
+	case OPT_TIMEOUT:
+		if ((j->timeout_s = cli_parse_duration(arg)) < 0) {
+			cli_error("--timeout: '%s' is not a duration (e.g. 90s, 30m, 2h)", arg);
+			return -EINVAL;
+		}
+		return 1;
+	case OPT_STALL:
+		if ((j->stall_s = cli_parse_duration(arg)) < 0) {
+			cli_error("--stall-warning: '%s' is not a duration (e.g. 30s, 5m)", arg);
+			return -EINVAL;
+		}
+		return 1;
+	case OPT_WORKERS:
+		if ((v = number("--workers", arg, 1, 64)) < 0)
+			return -EINVAL;
+		j->workers = (unsigned)v;
+		return 1;
+	case OPT_MYSQL: j->mysql = true; return 1;
+	case OPT_MY_DEFAULTS: j->mysql = true; j->my.conn.defaults_file = arg; return 1;
+	case OPT_MY_DATABASES:
+		j->mysql = true;
+		return strv_push_list(&j->my_databases, arg, &j->owned) < 0 ? -ENOMEM : 1;
+	case OPT_MY_MODE:
+		j->mysql = true;
+		if (!strcmp(arg, "logical"))
+			j->my.mode = LB_MYSQL_LOGICAL;
+		else if (!strcmp(arg, "snapshot"))
+			j->my.mode = LB_MYSQL_SNAPSHOT;
+		else {
+			cli_error("--mysql-mode: '%s' is neither logical nor snapshot", arg);
+			return -EINVAL;
+		}
+		return 1;
+	case OPT_MY_SNAPSHOT_HOOK: j->mysql = true; j->my.snapshot_hook = arg; return 1;
+	case OPT_MY_SNAPSHOT_RELEASE: j->mysql = true; j->my.snapshot_release = arg; return 1;
+	case OPT_MY_JOBS:
+		if ((v = number("--mysql-jobs", arg, 1, 64)) < 0)
+			return -EINVAL;
+		j->mysql = true;
+		j->my.jobs = (unsigned)v;
+		return 1;
+	case OPT_MY_LOCK_TIMEOUT:
+		if ((v = cli_parse_duration(arg)) < 1 || v > 3600) {
+			cli_error("--mysql-lock-timeout: '%s' is not a duration from 1 s to 1 h", arg);
+			return -EINVAL;
+		}
+		j->mysql = true;
+		j->my.lock_wait_timeout = (unsigned)v;
+		return 1;
+	case OPT_MY_LONG_QUERY:
+		if ((v = cli_parse_duration(arg)) < 1) {
+			cli_error("--mysql-long-query: '%s' is not a duration", arg);
+			return -EINVAL;
+		}
+		j->mysql = true;
+		j->my.long_query_secs = (unsigned)v;
+		return 1;
+	case OPT_MY_MYISAM_UNLOCKED: j->mysql = true; j->my.myisam_unlocked = true; return 1;
+	}
 	return 0;
 }
 
@@ -28,7 +168,12 @@ static void backup_usage(FILE *f)
 {
 	fprintf(f, "usage: lifeboat [-r REPO] backup [--tag T]... [--host H] [--exclude PATTERN]...\n"
 		   "         [--one-file-system] [--parent SNAPSHOT] [--timeout DURATION]\n"
-		   "         [--stall-warning DURATION] [--workers N] PATH...\n");
+		   "         [--stall-warning DURATION] [--workers N]\n"
+		   "         [--mysql [--mysql-defaults-file FILE] [--mysql-databases a,b]\n"
+		   "          [--mysql-mode logical|snapshot] [--mysql-jobs N] [--mysql-lock-timeout S]\n"
+		   "          [--mysql-long-query S] [--mysql-myisam-unlocked]\n"
+		   "          [--mysql-snapshot-hook CMD --mysql-snapshot-release CMD]]\n"
+		   "         [PATH...]\n");
 }
 
 static void on_warn(void *ctx, const char *path, const char *msg)
@@ -44,43 +189,183 @@ static int cmp_cstr(const void *a, const void *b)
 	return strcmp(*(char * const *)a, *(char * const *)b);
 }
 
-/* One job = this repository, this host, these paths: that is what must not
- * run twice at once. */
-static char *job_key(const char *repo, const char *host, struct strv *paths)
+/* One job = this repository, this host, these paths (or this job name):
+ * that is what must not run twice at once. */
+static char *job_key(const struct backup_job *j, const char *host)
 {
 	char rp[PATH_MAX], cwd[PATH_MAX], **sorted;
 	size_t len = 64;
 	char *key;
 
-	if (!realpath(repo, rp))
-		snprintf(rp, sizeof rp, "%s", repo);
+	if (!realpath(j->repo, rp))
+		snprintf(rp, sizeof rp, "%s", j->repo);
+	if (j->name) {
+		len += strlen(rp) + strlen(j->name);
+		key = malloc(len);
+		if (key)
+			snprintf(key, len, "job|%s|%s", rp, j->name);
+		return key;
+	}
 	if (!getcwd(cwd, sizeof cwd))
 		cwd[0] = 0;
-	sorted = calloc(paths->n, sizeof *sorted);
+	sorted = calloc(j->paths.n + 1, sizeof *sorted);
 	if (!sorted)
 		return NULL;
-	for (size_t i = 0; i < paths->n; i++) {
+	for (size_t i = 0; i < j->paths.n; i++) {
 		char abs[PATH_MAX];
 
-		if (!realpath(paths->v[i], abs))
-			snprintf(abs, sizeof abs, "%s/%s", cwd, paths->v[i]);
+		if (!realpath(j->paths.v[i], abs))
+			snprintf(abs, sizeof abs, "%s/%s", cwd, j->paths.v[i]);
 		sorted[i] = strdup(abs);
 		len += strlen(abs) + 1;
 	}
-	qsort(sorted, paths->n, sizeof *sorted, cmp_cstr);
-	len += strlen(rp) + strlen(host);
+	qsort(sorted, j->paths.n, sizeof *sorted, cmp_cstr);
+	len += strlen(rp) + strlen(host) + 8;
 	key = malloc(len);
 	if (key) {
-		snprintf(key, len, "backup|%s|%s", rp, host);
-		for (size_t i = 0; i < paths->n; i++) {
+		snprintf(key, len, "backup|%s|%s%s", rp, host, j->mysql ? "|mysql" : "");
+		for (size_t i = 0; i < j->paths.n; i++) {
 			strcat(key, "|");
 			strcat(key, sorted[i] ? sorted[i] : "");
 		}
 	}
-	for (size_t i = 0; i < paths->n; i++)
+	for (size_t i = 0; i < j->paths.n; i++)
 		free(sorted[i]);
 	free(sorted);
 	return key;
+}
+
+static void print_result(const char *id, const struct lb_backup_stats *st)
+{
+	if (g_cli.json) {
+		json_t *j = json_pack("{s:s, s:s?, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f}",
+				      "snapshot_id", id, "parent", st->parent[0] ? st->parent : NULL,
+				      "files_new", (json_int_t)st->files_new, "files_changed", (json_int_t)st->files_changed,
+				      "files_unmodified", (json_int_t)st->files_unmodified, "dirs", (json_int_t)st->dirs,
+				      "others", (json_int_t)st->others, "bytes_total", (json_int_t)st->bytes_total,
+				      "bytes_read", (json_int_t)st->bytes_read, "blobs_new", (json_int_t)st->blobs_new,
+				      "bytes_added", (json_int_t)st->bytes_added, "packs", (json_int_t)st->packs,
+				      "warnings", (json_int_t)st->warnings, "duration_s", (double)st->duration_ns / 1e9);
+		char *s = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
+
+		if (s)
+			printf("%s\n", s);
+		free(s);
+		json_decref(j);
+		return;
+	}
+	if (g_cli.tty && g_cli.verbosity >= 0) {
+		char total[32], added[32];
+
+		cli_human_bytes(total, sizeof total, st->bytes_total);
+		cli_human_bytes(added, sizeof added, st->bytes_added);
+		printf("files: %llu new, %llu changed, %llu unmodified; %llu directories\n",
+		       (unsigned long long)st->files_new, (unsigned long long)st->files_changed,
+		       (unsigned long long)st->files_unmodified, (unsigned long long)st->dirs);
+		printf("%s in the snapshot, %s added to the repository in %.1f s\n", total, added,
+		       (double)st->duration_ns / 1e9);
+		printf("snapshot ");
+	}
+	if (g_cli.verbosity >= 0 || g_cli.tty)
+		printf("%s\n", id);
+}
+
+int backup_job_run(struct backup_job *j)
+{
+	struct lb_backup_opts o = { 0 };
+	struct lb_backup_stats st;
+	struct lb_progress pg;
+	struct lb_repo *r = NULL;
+	struct lb_joblock *lock = NULL;
+	struct lb_source *sources[4], *mysql_src = NULL;
+	struct cli_progress *cp = NULL;
+	struct cli_watchdog *wd = NULL;
+	char id[65], host[256] = "", *key = NULL, what[512];
+	int e, ret = EXIT_ERROR;
+
+	lb_progress_init(&pg);
+	if (j->paths.n == 0 && !j->mysql) {
+		cli_error("nothing to back up: give at least one PATH (or --mysql)");
+		return EXIT_USAGE;
+	}
+	if (!j->repo || !j->repo[0]) {
+		cli_error("no repository given: use -r REPO or LIFEBOAT_REPO");
+		return EXIT_USAGE;
+	}
+	if (j->host)
+		snprintf(host, sizeof host, "%s", j->host);
+	else
+		gethostname(host, sizeof host - 1);
+	/* a cron pile-up stops here, before any password prompt or I/O */
+	key = job_key(j, host);
+	if (j->name)
+		snprintf(what, sizeof what, "backup job %s", j->name);
+	else
+		snprintf(what, sizeof what, "a backup of %s%s into %s", j->paths.n ? j->paths.v[0] : "MySQL",
+			 j->paths.n > 1 ? " (and more)" : "", j->repo);
+	if (!key || (e = lb_joblock_acquire(key, what, &lock)) < 0) {
+		cli_fail(key ? e : -ENOMEM);
+		goto out;
+	}
+	g_cli.repo = j->repo;
+	if (j->password_file)
+		g_cli.password_file = j->password_file;
+	if (cli_open_repo(&r) < 0)
+		goto out;
+	if (j->mysql) {
+		j->my.databases = j->my_databases.v;
+		j->my.ndatabases = j->my_databases.n;
+		if ((e = lb_mysql_source_new(&j->my, &mysql_src)) < 0) {
+			cli_fail(e);
+			goto out;
+		}
+		sources[o.nsources++] = mysql_src;
+	}
+	o.sources = sources;
+	o.paths = j->paths.v;
+	o.npaths = j->paths.n;
+	o.excludes = j->excludes.v;
+	o.nexcludes = j->excludes.n;
+	o.tags = j->tags.v;
+	o.ntags = j->tags.n;
+	o.host = j->host;
+	o.parent = j->parent;
+	o.one_file_system = j->one_file_system;
+	o.workers = j->workers;
+	o.warn = on_warn;
+	o.progress = &pg;
+	o.estimate = g_cli.tty && !g_cli.json && g_cli.verbosity >= 0;
+	cli_signals_cancel(&pg);
+	wd = cli_watchdog_start(&pg, j->stall_s, j->timeout_s, "backup");
+	cp = cli_progress_start(&pg, "backup");
+	e = lb_backup_run(r, &o, &st, id);
+	cli_progress_stop(cp);
+	cli_watchdog_stop(wd);
+	wd = NULL;
+	if (e == -LB_E_CANCELED) {
+		if (pg.cancel && j->timeout_s > 0 && !g_cli_interrupted)
+			cli_error("timed out after %ld s; no snapshot was written (data already stored is reused "
+				  "next time)", j->timeout_s);
+		else
+			cli_error("interrupted; no snapshot was written (data already stored is reused next time)");
+		goto out;
+	}
+	if (e < 0) {
+		cli_fail(e);
+		goto out;
+	}
+	print_result(id, &st);
+	ret = st.warnings ? EXIT_WARNINGS : EXIT_OK;
+	if (st.warnings)
+		cli_warn("snapshot %.12s written, but %llu entr%s could not be saved as they were (see above)", id,
+			 (unsigned long long)st.warnings, st.warnings == 1 ? "y" : "ies");
+out:
+	cli_watchdog_stop(wd);
+	lb_mysql_source_free(mysql_src);
+	lb_repo_close(r);
+	lb_joblock_release(lock);
+	free(key);
+	return ret;
 }
 
 int cmd_backup(int argc, char **argv)
@@ -91,157 +376,46 @@ int cmd_backup(int argc, char **argv)
 		{ "host", required_argument, NULL, 'H' },
 		{ "exclude", required_argument, NULL, 'e' },
 		{ "one-file-system", no_argument, NULL, 'x' },
-		{ "parent", required_argument, NULL, 2001 },
-		{ "timeout", required_argument, NULL, 2002 },
-		{ "stall-warning", required_argument, NULL, 2003 },
-		{ "workers", required_argument, NULL, 2004 },
+		{ "parent", required_argument, NULL, OPT_PARENT },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "stall-warning", required_argument, NULL, OPT_STALL },
+		{ "workers", required_argument, NULL, OPT_WORKERS },
+		{ "mysql", no_argument, NULL, OPT_MYSQL },
+		{ "mysql-defaults-file", required_argument, NULL, OPT_MY_DEFAULTS },
+		{ "mysql-databases", required_argument, NULL, OPT_MY_DATABASES },
+		{ "mysql-mode", required_argument, NULL, OPT_MY_MODE },
+		{ "mysql-snapshot-hook", required_argument, NULL, OPT_MY_SNAPSHOT_HOOK },
+		{ "mysql-snapshot-release", required_argument, NULL, OPT_MY_SNAPSHOT_RELEASE },
+		{ "mysql-jobs", required_argument, NULL, OPT_MY_JOBS },
+		{ "mysql-lock-timeout", required_argument, NULL, OPT_MY_LOCK_TIMEOUT },
+		{ "mysql-long-query", required_argument, NULL, OPT_MY_LONG_QUERY },
+		{ "mysql-myisam-unlocked", no_argument, NULL, OPT_MY_MYISAM_UNLOCKED },
 		{ 0 }
 	};
-	struct lb_backup_opts o = { 0 };
-	struct strv tags = { 0 }, excludes = { 0 }, paths = { 0 };
-	struct lb_backup_stats st;
-	struct lb_progress pg;
-	struct lb_repo *r = NULL;
-	struct lb_joblock *lock = NULL;
-	struct cli_progress *cp = NULL;
-	struct cli_watchdog *wd = NULL;
-	long timeout_s = 0, stall_s = 60;
-	char id[65], host[256] = "", *key = NULL, what[512];
-	const char *repo;
-	int c, e, ret = EXIT_ERROR;
+	struct backup_job j;
+	int c, e, ret = EXIT_USAGE;
 
-	lb_progress_init(&pg);
+	backup_job_init(&j);
 	while ((c = getopt_long(argc, argv, CLI_GLOBAL_SHORTOPTS "t:H:e:x", longopts, NULL)) != -1) {
 		if (cli_global_opt(c, optarg))
 			continue;
-		switch (c) {
-		case 't': strv_push(&tags, optarg); break;
-		case 'H': o.host = optarg; break;
-		case 'e': strv_push(&excludes, optarg); break;
-		case 'x': o.one_file_system = true; break;
-		case 2001: o.parent = optarg; break;
-		case 2002:
-			if ((timeout_s = cli_parse_duration(optarg)) < 0) {
-				cli_error("--timeout: '%s' is not a duration (e.g. 90s, 30m, 2h)", optarg);
-				goto out;
-			}
-			break;
-		case 2003:
-			if ((stall_s = cli_parse_duration(optarg)) < 0) {
-				cli_error("--stall-warning: '%s' is not a duration (e.g. 30s, 5m)", optarg);
-				goto out;
-			}
-			break;
-		case 2004: {
-			char *end;
-			long v = strtol(optarg, &end, 10);
-
-			if (end == optarg || *end || v < 1 || v > 64) {
-				cli_error("--workers: '%s' is not a number from 1 to 64", optarg);
-				goto out;
-			}
-			o.workers = (unsigned)v;
-			break;
+		if ((e = backup_job_option(&j, c, optarg)) > 0)
+			continue;
+		if (e < 0)
+			goto out;
+		if (c == 'h') {
+			backup_usage(stdout);
+			ret = EXIT_OK;
+			goto out;
 		}
-		case 'h': backup_usage(stdout); ret = EXIT_OK; goto out;
-		default: backup_usage(stderr); goto out;
-		}
-	}
-	for (int i = optind; i < argc; i++)
-		strv_push(&paths, argv[i]);
-	if (paths.n == 0) {
-		cli_error("nothing to back up: give at least one PATH");
 		backup_usage(stderr);
 		goto out;
 	}
-	repo = g_cli.repo ? g_cli.repo : getenv("LIFEBOAT_REPO");
-	if (!repo || !repo[0]) {
-		cli_error("no repository given: use -r REPO or LIFEBOAT_REPO");
-		goto out;
-	}
-	if (o.host)
-		snprintf(host, sizeof host, "%s", o.host);
-	else
-		gethostname(host, sizeof host - 1);
-	/* a cron pile-up stops here, before any password prompt or I/O */
-	key = job_key(repo, host, &paths);
-	snprintf(what, sizeof what, "a backup of %s%s into %s", paths.v[0], paths.n > 1 ? " (and more)" : "", repo);
-	if (!key || (e = lb_joblock_acquire(key, what, &lock)) < 0) {
-		cli_fail(key ? e : -ENOMEM);
-		goto out;
-	}
-	if (cli_open_repo(&r) < 0)
-		goto out;
-	o.paths = paths.v;
-	o.npaths = paths.n;
-	o.excludes = excludes.v;
-	o.nexcludes = excludes.n;
-	o.tags = tags.v;
-	o.ntags = tags.n;
-	o.warn = on_warn;
-	o.progress = &pg;
-	o.estimate = g_cli.tty && !g_cli.json && g_cli.verbosity >= 0;
-	cli_signals_cancel(&pg);
-	wd = cli_watchdog_start(&pg, stall_s, timeout_s, "backup");
-	cp = cli_progress_start(&pg, "backup");
-	e = lb_backup_run(r, &o, &st, id);
-	cli_progress_stop(cp);
-	cli_watchdog_stop(wd);
-	wd = NULL;
-	if (e == -LB_E_CANCELED) {
-		if (pg.cancel && timeout_s > 0 && !g_cli_interrupted)
-			cli_error("timed out after %ld s; no snapshot was written (data already stored is reused "
-				  "next time)", timeout_s);
-		else
-			cli_error("interrupted; no snapshot was written (data already stored is reused next time)");
-		goto out;
-	}
-	if (e < 0) {
-		cli_fail(e);
-		goto out;
-	}
-	if (g_cli.json) {
-		json_t *j = json_pack("{s:s, s:s?, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f}",
-				      "snapshot_id", id, "parent", st.parent[0] ? st.parent : NULL,
-				      "files_new", (json_int_t)st.files_new, "files_changed", (json_int_t)st.files_changed,
-				      "files_unmodified", (json_int_t)st.files_unmodified, "dirs", (json_int_t)st.dirs,
-				      "others", (json_int_t)st.others, "bytes_total", (json_int_t)st.bytes_total,
-				      "bytes_read", (json_int_t)st.bytes_read, "blobs_new", (json_int_t)st.blobs_new,
-				      "bytes_added", (json_int_t)st.bytes_added, "packs", (json_int_t)st.packs,
-				      "warnings", (json_int_t)st.warnings, "duration_s", (double)st.duration_ns / 1e9);
-		char *s = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
-
-		if (s)
-			printf("%s\n", s);
-		free(s);
-		json_decref(j);
-	} else {
-		if (g_cli.tty && g_cli.verbosity >= 0) {
-			char total[32], added[32];
-
-			cli_human_bytes(total, sizeof total, st.bytes_total);
-			cli_human_bytes(added, sizeof added, st.bytes_added);
-			printf("files: %llu new, %llu changed, %llu unmodified; %llu directories\n",
-			       (unsigned long long)st.files_new, (unsigned long long)st.files_changed,
-			       (unsigned long long)st.files_unmodified, (unsigned long long)st.dirs);
-			printf("%s in the snapshot, %s added to the repository in %.1f s\n", total, added,
-			       (double)st.duration_ns / 1e9);
-			printf("snapshot ");
-		}
-		if (g_cli.verbosity >= 0 || g_cli.tty)
-			printf("%s\n", id);
-	}
-	ret = st.warnings ? EXIT_WARNINGS : EXIT_OK;
-	if (st.warnings)
-		cli_warn("snapshot %.12s written, but %llu entr%s could not be saved as they were (see above)", id,
-			 (unsigned long long)st.warnings, st.warnings == 1 ? "y" : "ies");
+	for (int i = optind; i < argc; i++)
+		strv_push(&j.paths, argv[i]);
+	j.repo = g_cli.repo ? g_cli.repo : getenv("LIFEBOAT_REPO");
+	ret = backup_job_run(&j);
 out:
-	cli_watchdog_stop(wd);
-	lb_repo_close(r);
-	lb_joblock_release(lock);
-	free(key);
-	free(tags.v);
-	free(excludes.v);
-	free(paths.v);
+	backup_job_release(&j);
 	return ret;
 }

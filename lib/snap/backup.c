@@ -1004,6 +1004,16 @@ static void cover_paths(char **paths, size_t *n)
 }
 
 /* Runs every source into its own tree and collects the manifest sections. */
+/* Prefixes a source's error with its name, unless it already says it. */
+static int source_err(const struct lb_source *src, int e)
+{
+	size_t n = strlen(src->ops->name);
+
+	if (!strncmp(lb_errmsg(), src->ops->name, n) && lb_errmsg()[n] == ':')
+		return e;
+	return lb_err_wrap(e, "%s", src->ops->name);
+}
+
 static int run_sources(struct bctx *c, struct lb_source_env *env, json_t *sections)
 {
 	for (size_t i = 0; i < c->o->nsources; i++) {
@@ -1025,7 +1035,7 @@ static int run_sources(struct bctx *c, struct lb_source_env *env, json_t *sectio
 		env->vtree = NULL;
 		lb_vtree_free(vt);
 		if (e < 0)
-			return lb_err_wrap(e, "%s", src->ops->name);
+			return source_err(src, e);
 		sec = json_object();
 		if (!sec)
 			return -ENOMEM;
@@ -1049,7 +1059,7 @@ static int report_sources(struct bctx *c, json_t *sections)
 		int e;
 
 		if (src->ops->report && sec && (e = src->ops->report(src->state, sec)) < 0)
-			return lb_err_wrap(e, "%s", src->ops->name);
+			return source_err(src, e);
 	}
 	return 0;
 }
@@ -1118,7 +1128,7 @@ int lb_backup_run(struct lb_repo *r, const struct lb_backup_opts *o, struct lb_b
 		const struct lb_source *src = o->sources[prepared];
 
 		if (src->ops->prepare && (e = src->ops->prepare(src->state, &env)) < 0) {
-			lb_err_wrap(e, "%s", src->ops->name);
+			source_err(src, e);
 			prepared++; /* its cleanup runs too: prepare may have half-succeeded */
 			goto out;
 		}

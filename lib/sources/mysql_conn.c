@@ -1,0 +1,359 @@
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <openssl/evp.h>
+
+#include "crypto/crypto.h"
+#include "sources/mysql_internal.h"
+
+void lb_my_describe(const struct lb_mysql_conn *c, MYSQL *m, char *out, size_t n)
+{
+	const char *host = c->host, *sock = c->socket, *user = c->user;
+
+	if (m && m->host_info)
+		snprintf(out, n, "%s as %s", m->host_info, m->user ? m->user : "?");
+	else if (sock)
+		snprintf(out, n, "socket %s as %s", sock, user ? user : "the default user");
+	else if (host)
+		snprintf(out, n, "%s:%u as %s", host, c->port ? c->port : 3306, user ? user : "the default user");
+	else
+		snprintf(out, n, "the server in %s as %s", c->defaults_file ? c->defaults_file : "the client option files",
+			 user ? user : "the default user");
+}
+
+int lb_my_connect(const struct lb_mysql_conn *c, MYSQL **ret)
+{
+	unsigned timeout = c->timeout ? c->timeout : 30;
+	char where[512];
+	MYSQL *m = mysql_init(NULL);
+	int e;
+
+	if (!m)
+		return lb_err(-ENOMEM, "mysql: out of memory");
+	if (c->defaults_file && access(c->defaults_file, R_OK) != 0) {
+		mysql_close(m);
+		return lb_errno(-errno, "mysql: defaults file %s", c->defaults_file);
+	}
+	if (c->defaults_file)
+		mysql_optionsv(m, MYSQL_READ_DEFAULT_FILE, c->defaults_file);
+	mysql_optionsv(m, MYSQL_READ_DEFAULT_GROUP, "client");
+	mysql_optionsv(m, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+	mysql_optionsv(m, MYSQL_OPT_READ_TIMEOUT, &timeout);
+	mysql_optionsv(m, MYSQL_OPT_WRITE_TIMEOUT, &timeout);
+	mysql_optionsv(m, MYSQL_SET_CHARSET_NAME, "binary");
+	if (!mysql_real_connect(m, c->host, c->user, c->password, NULL, c->port, c->socket, CLIENT_MULTI_RESULTS)) {
+		unsigned err = mysql_errno(m);
+
+		lb_my_describe(c, NULL, where, sizeof where);
+		e = lb_err(err == 1045 || err == 1044 ? -EACCES : -ECONNREFUSED, "mysql: cannot connect to %s: %s (%u)",
+			   where, mysql_error(m), err);
+		mysql_close(m);
+		return e;
+	}
+	/* bytes as stored, whatever the column's character set */
+	if ((e = lb_my_exec(m, "SET NAMES binary")) < 0) {
+		mysql_close(m);
+		return e;
+	}
+	*ret = m;
+	return 0;
+}
+
+int lb_my_exec(MYSQL *m, const char *sql)
+{
+	if (mysql_real_query(m, sql, strlen(sql)) != 0) {
+		unsigned err = mysql_errno(m);
+
+		return lb_err(err == 1205 || err == 3024 ? -ETIMEDOUT : err == 1227 || err == 1142 || err == 1044 ? -EACCES
+								 : -EIO,
+			      "mysql: %.60s%s: %s (%u)", sql, strlen(sql) > 60 ? "..." : "", mysql_error(m), err);
+	}
+	/* drain results so the connection stays usable */
+	do {
+		MYSQL_RES *res = mysql_store_result(m);
+
+		if (res)
+			mysql_free_result(res);
+	} while (mysql_next_result(m) == 0);
+	return 0;
+}
+
+int lb_my_execf(MYSQL *m, const char *fmt, ...)
+{
+	char sql[8192];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(sql, sizeof sql, fmt, ap);
+	va_end(ap);
+	return lb_my_exec(m, sql);
+}
+
+int lb_my_scalar(MYSQL *m, const char *sql, unsigned col, char *out, size_t n)
+{
+	MYSQL_RES *res;
+	MYSQL_ROW row;
+	int e;
+
+	if (mysql_real_query(m, sql, strlen(sql)) != 0)
+		return lb_err(mysql_errno(m) == 1227 ? -EACCES : -EIO, "mysql: %.60s: %s (%u)", sql, mysql_error(m),
+			      mysql_errno(m));
+	res = mysql_store_result(m);
+	if (!res)
+		return lb_err(-EIO, "mysql: %.60s: no result: %s", sql, mysql_error(m));
+	row = mysql_fetch_row(res);
+	if (!row || col >= mysql_num_fields(res)) {
+		e = -LB_E_NOTFOUND;
+	} else {
+		snprintf(out, n, "%s", row[col] ? row[col] : "");
+		e = 0;
+	}
+	mysql_free_result(res);
+	return e;
+}
+
+void lb_my_quote_ident(char *out, size_t n, const char *name)
+{
+	size_t w = 0;
+
+	if (n < 3) {
+		if (n)
+			out[0] = 0;
+		return;
+	}
+	out[w++] = '`';
+	for (const char *p = name; *p && w + 3 < n; p++) {
+		if (*p == '`')
+			out[w++] = '`';
+		out[w++] = *p;
+	}
+	out[w++] = '`';
+	out[w] = 0;
+}
+
+void lb_my_file_name(char *out, size_t n, const char *ident)
+{
+	size_t w = 0;
+
+	for (const unsigned char *p = (const unsigned char *)ident; *p && w + 4 < n; p++) {
+		if (*p == '/' || *p == '@' || *p < 0x20 || *p == 0x7f || (p == (const unsigned char *)ident && *p == '.'))
+			w += (size_t)snprintf(out + w, n - w, "@%02x", *p);
+		else
+			out[w++] = (char)*p;
+	}
+	out[w] = 0;
+	if (!w && n > 3)
+		snprintf(out, n, "@00");
+}
+
+/* ---- checksums ---- */
+
+void lb_my_sum_row(struct lb_my_sum *s, MYSQL_ROW row, const unsigned long *lens, unsigned ncols)
+{
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	uint8_t h[32], hdr[9];
+	unsigned hl = 0;
+	uint64_t v;
+
+	if (!c)
+		return;
+	EVP_DigestInit_ex(c, EVP_sha256(), NULL);
+	for (unsigned i = 0; i < ncols; i++) {
+		hdr[0] = row[i] ? 1 : 0;
+		lb_le64_put(hdr + 1, row[i] ? lens[i] : 0);
+		EVP_DigestUpdate(c, hdr, sizeof hdr);
+		if (row[i] && lens[i])
+			EVP_DigestUpdate(c, row[i], lens[i]);
+	}
+	EVP_DigestFinal_ex(c, h, &hl);
+	EVP_MD_CTX_free(c);
+	v = lb_le64_get(h);
+	s->rows++;
+	s->sum += v;
+	s->xr ^= v;
+}
+
+void lb_my_sum_hex(const struct lb_my_sum *s, char out[33])
+{
+	snprintf(out, 33, "%016llx%016llx", (unsigned long long)s->sum, (unsigned long long)s->xr);
+}
+
+int lb_my_columns(MYSQL *m, const char *db, const char *table, struct lb_buf *out)
+{
+	char q[2048], edb[512], etb[512];
+	MYSQL_RES *res;
+	MYSQL_ROW row;
+	int e = 0, n = 0;
+
+	mysql_real_escape_string(m, edb, db, (unsigned long)LB_MIN(strlen(db), 250));
+	mysql_real_escape_string(m, etb, table, (unsigned long)LB_MIN(strlen(table), 250));
+	snprintf(q, sizeof q,
+		 "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA='%s' AND TABLE_NAME='%s' "
+		 "AND EXTRA NOT LIKE '%%GENERATED%%' AND EXTRA NOT IN ('VIRTUAL','PERSISTENT','STORED') "
+		 "ORDER BY ORDINAL_POSITION", edb, etb);
+	if (mysql_real_query(m, q, strlen(q)) != 0 || !(res = mysql_store_result(m)))
+		return lb_err(-EIO, "mysql: columns of %s.%s: %s", db, table, mysql_error(m));
+	lb_buf_reset(out);
+	while ((row = mysql_fetch_row(res)) && e == 0) {
+		char qi[600];
+
+		lb_my_quote_ident(qi, sizeof qi, row[0] ? row[0] : "");
+		if (n++)
+			e = lb_buf_put_u8(out, ',');
+		if (e == 0)
+			e = lb_buf_append(out, qi, strlen(qi));
+	}
+	mysql_free_result(res);
+	if (e == 0)
+		e = lb_buf_put_u8(out, 0);
+	if (e == 0) {
+		out->len--;
+		if (n == 0)
+			e = lb_err(-LB_E_NOTFOUND, "mysql: %s.%s has no columns to dump", db, table);
+	}
+	return e;
+}
+
+int lb_my_table_sum(MYSQL *m, const char *db, const char *table, struct lb_my_sum *s)
+{
+	struct lb_buf cols, q;
+	char qdb[600], qtb[600];
+	MYSQL_RES *res;
+	MYSQL_ROW row;
+	int e;
+
+	memset(s, 0, sizeof *s);
+	lb_buf_init(&cols, 0);
+	lb_buf_init(&q, 0);
+	if ((e = lb_my_columns(m, db, table, &cols)) < 0)
+		goto out;
+	lb_my_quote_ident(qdb, sizeof qdb, db);
+	lb_my_quote_ident(qtb, sizeof qtb, table);
+	if ((e = lb_buf_append(&q, "SELECT ", 7)) < 0 || (e = lb_buf_append(&q, cols.data, cols.len)) < 0)
+		goto out;
+	{
+		char tail[1300];
+
+		snprintf(tail, sizeof tail, " FROM %s.%s", qdb, qtb);
+		if ((e = lb_buf_append(&q, tail, strlen(tail) + 1)) < 0)
+			goto out;
+	}
+	if (mysql_real_query(m, (char *)q.data, q.len - 1) != 0 || !(res = mysql_use_result(m))) {
+		e = lb_err(-EIO, "mysql: reading %s.%s: %s", db, table, mysql_error(m));
+		goto out;
+	}
+	while ((row = mysql_fetch_row(res)))
+		lb_my_sum_row(s, row, mysql_fetch_lengths(res), mysql_num_fields(res));
+	if (mysql_errno(m))
+		e = lb_err(-EIO, "mysql: reading %s.%s: %s", db, table, mysql_error(m));
+	mysql_free_result(res);
+out:
+	lb_buf_release(&cols);
+	lb_buf_release(&q);
+	return e;
+}
+
+/* ---- framing ---- */
+
+int lb_my_frame(struct lb_buf *out, const char *kind, const char *name, const char *stmt, size_t len)
+{
+	char hdr[1200];
+	int e;
+
+	/* the name is for people reading the file: kept on one line */
+	snprintf(hdr, sizeof hdr, LB_MY_FRAME "%zu %s ", len, kind);
+	if ((e = lb_buf_append(out, hdr, strlen(hdr))) < 0)
+		return e;
+	for (const char *p = name; *p && e == 0; p++)
+		e = lb_buf_put_u8(out, (*p == '\n' || *p == '\r') ? ' ' : (uint8_t)*p);
+	if (e == 0)
+		e = lb_buf_put_u8(out, '\n');
+	if (e == 0)
+		e = lb_buf_append(out, stmt, len);
+	if (e == 0)
+		e = lb_buf_append(out, ";\n", 2);
+	return e;
+}
+
+void lb_my_parser_init(struct lb_my_parser *p, lb_my_stmt_fn fn, void *ctx)
+{
+	lb_buf_init(&p->buf, LB_MY_STMT_MAX + 4096);
+	p->fn = fn;
+	p->ctx = ctx;
+}
+
+void lb_my_parser_release(struct lb_my_parser *p)
+{
+	lb_buf_release(&p->buf);
+}
+
+/* Consumes whole frames from the front of the buffer. */
+static int parse_frames(struct lb_my_parser *p)
+{
+	size_t off = 0;
+	int e = 0;
+
+	for (;;) {
+		uint8_t *s = p->buf.data + off, *nl;
+		size_t left = p->buf.len - off, len, hl;
+		char kind[32], name[1100];
+		char *endp;
+
+		if (left < sizeof LB_MY_FRAME)
+			break;
+		nl = memchr(s, '\n', LB_MIN(left, 1200));
+		if (!nl) {
+			if (left >= 1200)
+				return lb_err(-LB_E_CORRUPT, "mysql dump: a frame header is longer than 1200 bytes");
+			break;
+		}
+		if (memcmp(s, LB_MY_FRAME, sizeof LB_MY_FRAME - 1) != 0)
+			return lb_err(-LB_E_CORRUPT, "mysql dump: expected a frame header");
+		hl = (size_t)(nl - s) + 1;
+		len = strtoul((char *)s + sizeof LB_MY_FRAME - 1, &endp, 10);
+		if (endp == (char *)s + sizeof LB_MY_FRAME - 1 || *endp != ' ' || len > LB_MY_STMT_MAX)
+			return lb_err(-LB_E_CORRUPT, "mysql dump: a frame header has a bad length");
+		{
+			size_t kl = 0, nl2 = 0;
+			char *q = endp + 1;
+
+			while (q < (char *)nl && *q != ' ' && kl + 1 < sizeof kind)
+				kind[kl++] = *q++;
+			kind[kl] = 0;
+			if (q < (char *)nl)
+				q++;
+			while (q < (char *)nl && nl2 + 1 < sizeof name)
+				name[nl2++] = *q++;
+			name[nl2] = 0;
+		}
+		if (left < hl + len + 2)
+			break; /* more to come */
+		if (s[hl + len] != ';' || s[hl + len + 1] != '\n')
+			return lb_err(-LB_E_CORRUPT, "mysql dump: a statement does not end where its frame says");
+		if ((e = p->fn(kind, name, (const char *)s + hl, len, p->ctx)) < 0)
+			return e;
+		off += hl + len + 2;
+	}
+	memmove(p->buf.data, p->buf.data + off, p->buf.len - off);
+	p->buf.len -= off;
+	return 0;
+}
+
+int lb_my_parser_feed(struct lb_my_parser *p, const uint8_t *data, size_t n)
+{
+	int e = lb_buf_append(&p->buf, data, n);
+
+	if (e < 0)
+		return lb_err(e, "mysql dump: a statement is larger than %u bytes", LB_MY_STMT_MAX);
+	return parse_frames(p);
+}
+
+int lb_my_parser_end(struct lb_my_parser *p)
+{
+	if (p->buf.len)
+		return lb_err(-LB_E_CORRUPT, "mysql dump: %zu bytes of an unfinished statement at the end", p->buf.len);
+	return 0;
+}

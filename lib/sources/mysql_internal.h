@@ -1,0 +1,62 @@
+/* lifeboat — MySQL/MariaDB internals shared by the dump, restore, drill
+ * and binlog code. */
+#ifndef LB_MYSQL_INTERNAL_H
+#define LB_MYSQL_INTERNAL_H
+
+#include <mysql.h>
+
+#include "lifeboat/mysql.h"
+#include "util/util.h"
+
+#define LB_MY_SYSTEM_SCHEMAS "'information_schema','performance_schema','sys','mysql'"
+#define LB_MY_STMT_MAX (16u << 20)   /* largest statement we write or accept */
+#define LB_MY_INSERT_BATCH (1u << 20) /* an INSERT holds about this many bytes of rows */
+
+/* Connects as described (defaults file [client] group, then overrides);
+ * errors name where it tried to connect and as whom. */
+int lb_my_connect(const struct lb_mysql_conn *c, MYSQL **ret);
+/* Runs a statement; the error names the statement's first words. */
+int lb_my_exec(MYSQL *m, const char *sql);
+int lb_my_execf(MYSQL *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Runs a query expected to return one row; copies column col into out
+ * ("" when NULL).  -LB_E_NOTFOUND when there is no row. */
+int lb_my_scalar(MYSQL *m, const char *sql, unsigned col, char *out, size_t n);
+/* `name` with backquotes doubled, into out. */
+void lb_my_quote_ident(char *out, size_t n, const char *name);
+/* Where a connection goes, for messages: "socket /run/mysqld.sock as backup". */
+void lb_my_describe(const struct lb_mysql_conn *c, MYSQL *m, char *out, size_t n);
+
+/* Order-independent checksum of a table's rows: every row's columns
+ * (NULL flag, length, bytes) are hashed, and the first 8 bytes of each
+ * hash summed and xored. */
+struct lb_my_sum {
+	uint64_t rows, sum, xr;
+};
+void lb_my_sum_row(struct lb_my_sum *s, MYSQL_ROW row, const unsigned long *lens, unsigned ncols);
+void lb_my_sum_hex(const struct lb_my_sum *s, char out[33]);
+/* The column list a dump selects and inserts: every column but generated ones. */
+int lb_my_columns(MYSQL *m, const char *db, const char *table, struct lb_buf *out);
+/* Computes the checksum of db.table as a dump would see it. */
+int lb_my_table_sum(MYSQL *m, const char *db, const char *table, struct lb_my_sum *s);
+
+/* The statement framing of dump files: "-- LB <len> <kind> <name>\n",
+ * then <len> bytes of statement, then ";\n". */
+#define LB_MY_FRAME "-- LB "
+int lb_my_frame(struct lb_buf *out, const char *kind, const char *name, const char *stmt, size_t len);
+typedef int (*lb_my_stmt_fn)(const char *kind, const char *name, const char *stmt, size_t len, void *ctx);
+/* Parses framed statements incrementally: feed bytes, get statements. */
+struct lb_my_parser {
+	struct lb_buf buf;
+	lb_my_stmt_fn fn;
+	void *ctx;
+};
+void lb_my_parser_init(struct lb_my_parser *p, lb_my_stmt_fn fn, void *ctx);
+int lb_my_parser_feed(struct lb_my_parser *p, const uint8_t *data, size_t n);
+int lb_my_parser_end(struct lb_my_parser *p);
+void lb_my_parser_release(struct lb_my_parser *p);
+
+/* A file name for an identifier: itself when safe, else with '/', '@',
+ * control bytes and a leading '.' written as @xx. */
+void lb_my_file_name(char *out, size_t n, const char *ident);
+
+#endif
