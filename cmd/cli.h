@@ -89,5 +89,7 @@ int cmd_restore(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_cat(int argc, char **argv);
 int cmd_key(int argc, char **argv);
+int cmd_mysql(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
 
 #endif

@@ -21,6 +21,8 @@ static const struct command {
 	{ "check", cmd_check, "verify the repository" },
 	{ "cat", cmd_cat, "print a repository object (config, snapshot, tree)" },
 	{ "key", cmd_key, "manage the repository password (key passwd)" },
+	{ "mysql", cmd_mysql, "MySQL/MariaDB: restore a dump (or one table), archive binlogs" },
+	{ "verify", cmd_verify, "restore drill: prove a MySQL backup restores" },
 };
 
 static void usage(FILE *f)

@@ -232,17 +232,21 @@ int lb_snapshot_find(struct lb_repo *r, const char *spec, struct lb_snapshot **o
 
 	if (strcmp(spec, "latest") == 0) {
 		struct lb_snapshot **v;
-		size_t n;
+		size_t n, i;
 
 		if ((e = lb_snapshot_list(r, &v, &n)) < 0)
 			return e;
-		if (n == 0) {
+		/* the latest backup: binlog archive segments are not backups */
+		for (i = n; i-- > 0;)
+			if (!json_object_get(json_object_get(v[i]->json, "sources"), "binlog"))
+				break;
+		if (i == (size_t)-1) {
 			lb_snapshot_list_free(v, n);
 			return lb_err(-LB_E_NOTFOUND, "snapshot latest: the repository has no snapshots");
 		}
-		*out = v[n - 1];
-		v[n - 1] = NULL;
-		lb_snapshot_list_free(v, n - 1);
+		*out = v[i];
+		v[i] = NULL;
+		lb_snapshot_list_free(v, n);
 		return 0;
 	}
 	for (const char *p = spec; *p; p++)

@@ -9,6 +9,7 @@
 
 #include "lifeboat/browse.h"
 #include "lifeboat/snapshot.h"
+#include "lifeboat/version.h"
 #include "snap/vtree.h"
 
 struct vnode {
@@ -413,4 +414,92 @@ int lb_tree_read_file(struct lb_repo *r, const uint8_t tree[32], const char *pat
 	*data = s.b.data;
 	*len = s.b.len - 1;
 	return 0;
+}
+
+/* ---- snapshots made only of a virtual tree ---- */
+
+struct lb_vsnapshot {
+	struct lb_repo *r;
+	struct lb_packer *pk;
+	struct lb_vtree *vt;
+	int64_t start_ns;
+};
+
+int lb_vsnapshot_begin(struct lb_repo *r, struct lb_vsnapshot **ret, struct lb_vtree **vt)
+{
+	struct lb_vsnapshot *v = calloc(1, sizeof *v);
+	int e;
+
+	if (!v)
+		return -ENOMEM;
+	v->r = r;
+	v->start_ns = lb_now_ns();
+	if ((!r->index_loaded && (e = lb_repo_load_index(r, LB_LOAD_ORPHANS)) < 0) ||
+	    (e = lb_packer_new(r, 1, &v->pk)) < 0 || (e = lb_vtree_new(r, v->pk, &v->vt)) < 0) {
+		lb_vsnapshot_free(v);
+		return e;
+	}
+	*vt = v->vt;
+	*ret = v;
+	return 0;
+}
+
+int lb_vsnapshot_commit(struct lb_vsnapshot *v, const char *host, const char *const *tags, size_t ntags,
+			const char *source, json_t *section, char id[65])
+{
+	struct lb_tree empty;
+	struct lb_buf b;
+	struct lb_snapshot s = { 0 };
+	uint8_t files[32], tid[32];
+	char hex[65];
+	json_t *sec = json_deep_copy(section), *sources = json_object();
+	int e;
+
+	lb_tree_init(&empty);
+	lb_buf_init(&b, 1024);
+	if (!sec || !sources) {
+		e = -ENOMEM;
+		goto out;
+	}
+	if ((e = lb_tree_encode(&empty, &b)) < 0 || (e = lb_repo_blob_id(v->r, b.data, b.len, files)) < 0 ||
+	    (e = lb_packer_put(v->pk, LB_BLOB_TREE, files, b.data, b.len)) < 0)
+		goto out;
+	if ((e = lb_vtree_store(v->vt, tid)) < 0)
+		goto out;
+	/* packs and index before the manifest, as always */
+	if ((e = lb_packer_flush(v->pk)) < 0)
+		goto out;
+	lb_hex(hex, tid, 32);
+	json_object_set_new(sec, "tree", json_string(hex));
+	json_object_set_new(sources, source, sec);
+	sec = NULL;
+	s.json = json_pack("{s:O, s:s}", "sources", sources, "program", "lifeboat " LB_VERSION);
+	s.time_s = v->start_ns / 1000000000;
+	s.time_ns = v->start_ns % 1000000000;
+	s.host = (char *)host;
+	s.user = (char *)"";
+	s.tags = (char **)tags;
+	s.ntags = ntags;
+	memcpy(s.tree, files, 32);
+	if (!s.json) {
+		e = -ENOMEM;
+		goto out;
+	}
+	if ((e = lb_snapshot_save(v->r, &s)) == 0)
+		snprintf(id, 65, "%s", s.id);
+out:
+	json_decref(s.json);
+	json_decref(sec);
+	json_decref(sources);
+	lb_buf_release(&b);
+	return e;
+}
+
+void lb_vsnapshot_free(struct lb_vsnapshot *v)
+{
+	if (!v)
+		return;
+	lb_vtree_free(v->vt);
+	lb_packer_free(v->pk);
+	free(v);
 }

@@ -53,8 +53,9 @@ int lb_my_connect(const struct lb_mysql_conn *c, MYSQL **ret)
 		mysql_close(m);
 		return e;
 	}
-	/* bytes as stored, whatever the column's character set */
-	if ((e = lb_my_exec(m, "SET NAMES binary")) < 0) {
+	/* bytes as stored, whatever the column's character set; TIMESTAMPs in
+	 * UTC, so a restore into a server in another time zone is exact */
+	if ((e = lb_my_exec(m, "SET NAMES binary, time_zone='+00:00'")) < 0) {
 		mysql_close(m);
 		return e;
 	}
@@ -355,5 +356,17 @@ int lb_my_parser_end(struct lb_my_parser *p)
 {
 	if (p->buf.len)
 		return lb_err(-LB_E_CORRUPT, "mysql dump: %zu bytes of an unfinished statement at the end", p->buf.len);
+	return 0;
+}
+
+int lb_my_server_key(MYSQL *m, char *out, size_t n)
+{
+	char host[256] = "", id[32] = "";
+	int e;
+
+	if ((e = lb_my_scalar(m, "SELECT @@hostname", 0, host, sizeof host)) < 0 ||
+	    (e = lb_my_scalar(m, "SELECT @@server_id", 0, id, sizeof id)) < 0)
+		return e;
+	snprintf(out, n, "%s/%s", host, id);
 	return 0;
 }

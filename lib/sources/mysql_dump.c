@@ -89,6 +89,7 @@ struct mysrc {
 	char method[64];
 
 	/* results */
+	char server_key[300];
 	char binlog_file[256];
 	uint64_t binlog_pos;
 	char gtid[2048];
@@ -763,6 +764,46 @@ static int show_create(MYSQL *c, const char *what, const char *qname, unsigned c
 	return e;
 }
 
+/* A trigger, routine or event with the session it was created in: its
+ * sql_mode, client character set and collation (and an event's time zone)
+ * shape what its body means, so the restore recreates it under them. */
+static int dump_object(MYSQL *c, struct lb_vfile *f, struct lb_buf *out, const char *what, const char *kind,
+		       const char *qname, const char *name)
+{
+	char q[1400], setq[2048];
+	MYSQL_RES *res;
+	MYSQL_ROW row;
+	unsigned long *lens;
+	unsigned body, cs, nf;
+	int e;
+
+	snprintf(q, sizeof q, "SHOW CREATE %s %s", what, qname);
+	if (mysql_query(c, q) != 0 || !(res = mysql_store_result(c)))
+		return lb_err(-EIO, "mysql: %s: %s", q, mysql_error(c));
+	row = mysql_fetch_row(res);
+	nf = mysql_num_fields(res);
+	/* TRIGGER/PROCEDURE/FUNCTION: name, sql_mode, body, charset, collation;
+	 * EVENT: name, sql_mode, time_zone, body, charset, collation */
+	body = !strcmp(what, "EVENT") ? 3 : 2;
+	cs = body + 1;
+	if (!row || nf < cs + 2 || !row[body]) {
+		mysql_free_result(res);
+		return lb_err(-EIO, "mysql: %s returned nothing (missing privilege?)", q);
+	}
+	lens = mysql_fetch_lengths(res);
+	snprintf(setq, sizeof setq, "SET SESSION sql_mode='%s', character_set_client='%s', collation_connection='%s'%s%s%s",
+		 row[1] ? row[1] : "", row[cs] ? row[cs] : "binary", row[cs + 1] ? row[cs + 1] : "binary",
+		 body == 3 ? ", time_zone='" : "", body == 3 && row[2] ? row[2] : "", body == 3 ? "'" : "");
+	lb_buf_reset(out);
+	e = lb_my_frame(out, "session", name, setq, strlen(setq));
+	if (e == 0)
+		e = lb_my_frame(out, kind, name, row[body], lens[body]);
+	mysql_free_result(res);
+	if (e == 0)
+		e = lb_vfile_write(f, out->data, out->len);
+	return e;
+}
+
 static int list_names(MYSQL *c, const char *sql, char ***names, size_t *n)
 {
 	MYSQL_RES *res;
@@ -813,6 +854,9 @@ static int dump_schema(struct mysrc *m, const char *db)
 	snprintf(path, sizeof path, "%s/schema.sql", fdb);
 	if ((e = lb_vfile_open(m->vt, path, &meta, &f)) < 0)
 		goto out;
+	/* with the database current, SHOW CREATE leaves names unqualified */
+	if ((e = lb_my_execf(m->ctl, "USE %s", qdb)) < 0)
+		goto out;
 #define EMIT(kind, name)                                                                           \
 	do {                                                                                       \
 		lb_buf_reset(&out);                                                                \
@@ -846,11 +890,8 @@ static int dump_schema(struct mysrc *m, const char *db)
 
 		lb_my_quote_ident(qn, sizeof qn, names[i]);
 		snprintf(full, sizeof full, "%s.%s", qdb, qn);
-		if ((e = show_create(m->ctl, "TRIGGER", full, 2, &one)) == 0) {
-			lb_buf_reset(&out);
-			if ((e = lb_my_frame(&out, "trigger", names[i], (char *)one.data, one.len)) == 0)
-				e = lb_vfile_write(f, out.data, out.len);
-		}
+		(void)full;
+		e = dump_object(m->ctl, f, &out, "TRIGGER", "trigger", qn, names[i]);
 	}
 	free_names(names, n);
 	if (e < 0)
@@ -865,12 +906,9 @@ static int dump_schema(struct mysrc *m, const char *db)
 
 			lb_my_quote_ident(qn, sizeof qn, names[i]);
 			snprintf(full, sizeof full, "%s.%s", qdb, qn);
-			if ((e = show_create(m->ctl, kind ? "FUNCTION" : "PROCEDURE", full, 2, &one)) == 0) {
-				lb_buf_reset(&out);
-				if ((e = lb_my_frame(&out, kind ? "function" : "procedure", names[i], (char *)one.data,
-						     one.len)) == 0)
-					e = lb_vfile_write(f, out.data, out.len);
-			}
+			(void)full;
+			e = dump_object(m->ctl, f, &out, kind ? "FUNCTION" : "PROCEDURE", kind ? "function" : "procedure",
+					qn, names[i]);
 		}
 		free_names(names, n);
 		if (e < 0)
@@ -885,11 +923,8 @@ static int dump_schema(struct mysrc *m, const char *db)
 
 		lb_my_quote_ident(qn, sizeof qn, names[i]);
 		snprintf(full, sizeof full, "%s.%s", qdb, qn);
-		if ((e = show_create(m->ctl, "EVENT", full, 3, &one)) == 0) {
-			lb_buf_reset(&out);
-			if ((e = lb_my_frame(&out, "event", names[i], (char *)one.data, one.len)) == 0)
-				e = lb_vfile_write(f, out.data, out.len);
-		}
+		(void)full;
+		e = dump_object(m->ctl, f, &out, "EVENT", "event", qn, names[i]);
 	}
 	free_names(names, n);
 	if (e < 0)
@@ -1150,7 +1185,8 @@ static int connect_and_check(struct mysrc *m)
 
 	if ((e = lb_my_connect(&m->o.conn, &m->ctl)) < 0)
 		return e;
-	if ((e = discover(m)) < 0 || (e = check_privileges(m)) < 0)
+	if ((e = discover(m)) < 0 || (e = check_privileges(m)) < 0 ||
+	    (e = lb_my_server_key(m->ctl, m->server_key, sizeof m->server_key)) < 0)
 		return e;
 	if (pthread_create(&m->watchdog, NULL, watchdog_main, m) == 0)
 		m->watchdog_started = true;
@@ -1350,6 +1386,7 @@ static int my_report(void *state, json_t *sec)
 
 	json_object_set_new(sec, "mode", json_string(m->o.mode == LB_MYSQL_SNAPSHOT ? "snapshot" : "logical"));
 	json_object_set_new(sec, "server", json_string(m->version));
+	json_object_set_new(sec, "server_key", lb_json_string_bytes(m->server_key));
 	binlog = json_pack("{s:s, s:I, s:s}", "file", m->binlog_file, "position", (json_int_t)m->binlog_pos,
 			   "gtid", m->gtid);
 	json_object_set_new(sec, "binlog", binlog);

@@ -55,6 +55,10 @@ int lb_my_parser_feed(struct lb_my_parser *p, const uint8_t *data, size_t n);
 int lb_my_parser_end(struct lb_my_parser *p);
 void lb_my_parser_release(struct lb_my_parser *p);
 
+/* Names the server, so binlog segments and dumps of the same server can
+ * be matched: "@@hostname/@@server_id". */
+int lb_my_server_key(MYSQL *m, char *out, size_t n);
+
 /* A file name for an identifier: itself when safe, else with '/', '@',
  * control bytes and a leading '.' written as @xx. */
 void lb_my_file_name(char *out, size_t n, const char *ident);
