@@ -10,7 +10,7 @@ PREFIX   ?= /usr/local
 DESTDIR  ?=
 BUILD    ?= build
 SANITIZE ?=
-PKGS     := libzstd openssl jansson libmariadb
+PKGS     := libzstd openssl jansson libmariadb inih libarchive zlib fuse3
 
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Wshadow -Wno-unused-parameter -Wformat=2 \
@@ -95,6 +95,10 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/include/lifeboat
 	install -m 0644 lib/include/lifeboat/*.h $(DESTDIR)$(PREFIX)/include/lifeboat/
 	install -D -m 0644 docs/lifeboat.1 $(DESTDIR)$(PREFIX)/share/man/man1/lifeboat.1
+	install -d $(DESTDIR)$(PREFIX)/share/lifeboat/hooks
+	install -m 0755 hooks/* $(DESTDIR)$(PREFIX)/share/lifeboat/hooks/
+	install -m 0644 dist/lifeboat.conf.example dist/lifeboat.cron dist/lifeboat-backup@.service \
+		dist/lifeboat-backup@.timer docs/HOOKS.md $(DESTDIR)$(PREFIX)/share/lifeboat/
 
 clean:
 	rm -rf build build-san

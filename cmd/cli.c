@@ -28,21 +28,57 @@ int cli_global_opt(int c, const char *arg)
 	case 'r': g_cli.repo = arg; return 1;
 	case 1000: g_cli.password_file = arg; return 1;
 	case 1001: g_cli.json = true; return 1;
+	case CLI_OPT_CONFIG: g_cli.config = arg; return 1;
 	case 'q': g_cli.verbosity = -1; return 1;
 	case 'v': g_cli.verbosity = g_cli.verbosity < 0 ? 1 : g_cli.verbosity + 1; return 1;
 	}
 	return 0;
 }
 
+static char last_error[4096];
+static FILE *log_copy;
+static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
+
+void cli_log_copy(FILE *f)
+{
+	pthread_mutex_lock(&log_mu);
+	log_copy = f;
+	pthread_mutex_unlock(&log_mu);
+}
+
+void cli_log_line(const char *line)
+{
+	pthread_mutex_lock(&log_mu);
+	if (log_copy) {
+		fprintf(log_copy, "%s\n", line);
+		fflush(log_copy);
+	}
+	pthread_mutex_unlock(&log_mu);
+}
+
+void cli_stderr_line(const char *line)
+{
+	fprintf(stderr, "%s\n", line);
+	cli_log_line(line);
+}
+
+const char *cli_last_error(void)
+{
+	return last_error;
+}
+
 static void vsay(const char *kind, const char *fmt, va_list ap)
 {
-	char msg[4096];
+	char msg[4096], line[4200];
 
 	vsnprintf(msg, sizeof msg, fmt, ap);
+	if (!kind[0])
+		snprintf(last_error, sizeof last_error, "%s", msg);
 	if (g_cli.command)
-		fprintf(stderr, "lifeboat: %s: %s%s\n", g_cli.command, kind, msg);
+		snprintf(line, sizeof line, "lifeboat: %s: %s%s", g_cli.command, kind, msg);
 	else
-		fprintf(stderr, "lifeboat: %s%s\n", kind, msg);
+		snprintf(line, sizeof line, "lifeboat: %s%s", kind, msg);
+	cli_stderr_line(line);
 }
 
 void cli_error(const char *fmt, ...)
@@ -427,6 +463,15 @@ struct cli_watchdog {
 	pthread_cond_t cv;
 };
 
+static void (*hard_exit_fn)(void *);
+static void *hard_exit_ctx;
+
+void cli_on_hard_exit(void (*fn)(void *ctx), void *ctx)
+{
+	hard_exit_ctx = ctx;
+	hard_exit_fn = fn;
+}
+
 static void *watchdog_main(void *arg)
 {
 	struct cli_watchdog *w = arg;
@@ -436,7 +481,7 @@ static void *watchdog_main(void *arg)
 	pthread_mutex_lock(&w->mu);
 	while (!w->stop) {
 		struct timespec ts;
-		char cur[4096], *esc;
+		char cur[4096], msg[4600], *esc;
 		int64_t running, now;
 
 		clock_gettime(CLOCK_REALTIME, &ts);
@@ -450,14 +495,18 @@ static void *watchdog_main(void *arg)
 		    warned_op != w->p->op_start_ns) {
 			warned_op = w->p->op_start_ns;
 			esc = cli_escape(cur, strlen(cur));
-			fprintf(stderr, "%slifeboat: %s: stalled: no progress on %s for %lld s\n", g_cli.tty ? "\r\033[K" : "",
-				w->what, esc ? esc : cur, (long long)(running / 1000000000));
+			snprintf(msg, sizeof msg, "lifeboat: %s: stalled: no progress on %s for %lld s", w->what,
+				 esc ? esc : cur, (long long)(running / 1000000000));
+			fprintf(stderr, "%s%s\n", g_cli.tty ? "\r\033[K" : "", msg);
+			cli_log_line(msg);
 			free(esc);
 		}
 		if (w->timeout_s > 0 && !w->fired && now - start > (int64_t)w->timeout_s * 1000000000) {
 			esc = cli_escape(cur, strlen(cur));
-			fprintf(stderr, "%slifeboat: %s: timed out after %ld s%s%s; stopping\n", g_cli.tty ? "\r\033[K" : "",
-				w->what, w->timeout_s, running ? " while on " : "", running && esc ? esc : "");
+			snprintf(msg, sizeof msg, "lifeboat: %s: timed out after %ld s%s%s; stopping", w->what,
+				 w->timeout_s, running ? " while on " : "", running && esc ? esc : "");
+			fprintf(stderr, "%s%s\n", g_cli.tty ? "\r\033[K" : "", msg);
+			cli_log_line(msg);
 			free(esc);
 			w->fired = 1;
 			w->p->cancel = 1;
@@ -469,8 +518,12 @@ static void *watchdog_main(void *arg)
 						   ? 120 : 5) * 1000000000LL) {
 			/* the work is stuck in the kernel (a hung mount): nothing
 			 * was committed, so leaving now is clean */
-			fprintf(stderr, "lifeboat: %s: still blocked in the kernel after the timeout; exiting now "
-				"(nothing half-written is ever committed)\n", w->what);
+			snprintf(msg, sizeof msg, "lifeboat: %s: still blocked in the kernel after the timeout; exiting "
+				 "now (nothing half-written is ever committed)", w->what);
+			cli_stderr_line(msg);
+			snprintf(last_error, sizeof last_error, "%.4000s", msg + strlen("lifeboat: "));
+			if (hard_exit_fn)
+				hard_exit_fn(hard_exit_ctx);
 			_exit(EXIT_ERROR);
 		}
 	}

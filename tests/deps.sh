@@ -9,7 +9,11 @@ build-essential pkg-config
 libzstd-dev libssl-dev libjansson-dev
 acl attr fuse3 libfuse3-dev
 perl bsdutils coreutils findutils diffutils time util-linux
+libinih-dev shellcheck
+libarchive-dev zlib1g-dev libarchive-tools tar cpio gzip
+libmariadb-dev mariadb-server mariadb-client mariadb-backup jq zstd strace
 restic borgbackup
+btrfs-progs e2fsprogs casync
 "
 
 missing=""
