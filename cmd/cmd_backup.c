@@ -8,6 +8,7 @@
 #include "job.h"
 #include "lifeboat/backup.h"
 #include "lifeboat/joblock.h"
+#include "lifeboat/mail.h"
 
 /* ---- string vectors ---- */
 
@@ -72,6 +73,7 @@ void backup_job_release(struct backup_job *j)
 	strv_free(&j->mail_spools);
 	strv_free(&j->pre_hooks);
 	strv_free(&j->post_hooks);
+	lb_conf_free(j->conf);
 }
 
 static long number(const char *opt, const char *arg, long lo, long hi)
@@ -90,6 +92,7 @@ enum {
 	OPT_PARENT = 2001, OPT_TIMEOUT, OPT_STALL, OPT_WORKERS,
 	OPT_MYSQL, OPT_MY_DEFAULTS, OPT_MY_DATABASES, OPT_MY_MODE, OPT_MY_SNAPSHOT_HOOK, OPT_MY_SNAPSHOT_RELEASE,
 	OPT_MY_JOBS, OPT_MY_LOCK_TIMEOUT, OPT_MY_LONG_QUERY, OPT_MY_MYISAM_UNLOCKED,
+	OPT_MAIL_SPOOL = 2101, OPT_MAIL_LOCK_TIMEOUT,
 };
 
 int backup_job_option(struct backup_job *j, int c, const char *arg)
@@ -160,8 +163,16 @@ int backup_job_option(struct backup_job *j, int c, const char *arg)
 		j->my.long_query_secs = (unsigned)v;
 		return 1;
 	case OPT_MY_MYISAM_UNLOCKED: j->mysql = true; j->my.myisam_unlocked = true; return 1;
+	case OPT_MAIL_SPOOL: return strv_push(&j->mail_spools, arg) < 0 ? -ENOMEM : 1;
+	case OPT_MAIL_LOCK_TIMEOUT:
+		if ((v = cli_parse_duration(arg)) < 1 || v > 3600) {
+			cli_error("--mail-lock-timeout: '%s' is not a duration from 1 s to 1 h", arg);
+			return -EINVAL;
+		}
+		j->mail_lock_timeout_s = v;
+		return 1;
 	}
-	return 0;
+	return backup_job_hook_option(j, c, arg);
 }
 
 static void backup_usage(FILE *f)
@@ -173,6 +184,8 @@ static void backup_usage(FILE *f)
 		   "          [--mysql-mode logical|snapshot] [--mysql-jobs N] [--mysql-lock-timeout S]\n"
 		   "          [--mysql-long-query S] [--mysql-myisam-unlocked]\n"
 		   "          [--mysql-snapshot-hook CMD --mysql-snapshot-release CMD]]\n"
+		   "         [--mail-spool PATH]... [--mail-lock-timeout DURATION]\n"
+		   "         [--job NAME] [--pre-hook CMD]... [--post-hook CMD]... [--hook-timeout DURATION]\n"
 		   "         [PATH...]\n");
 }
 
@@ -221,12 +234,18 @@ static char *job_key(const struct backup_job *j, const char *host)
 	}
 	qsort(sorted, j->paths.n, sizeof *sorted, cmp_cstr);
 	len += strlen(rp) + strlen(host) + 8;
+	for (size_t i = 0; i < j->mail_spools.n; i++)
+		len += strlen(j->mail_spools.v[i]) + 7;
 	key = malloc(len);
 	if (key) {
 		snprintf(key, len, "backup|%s|%s%s", rp, host, j->mysql ? "|mysql" : "");
 		for (size_t i = 0; i < j->paths.n; i++) {
 			strcat(key, "|");
 			strcat(key, sorted[i] ? sorted[i] : "");
+		}
+		for (size_t i = 0; i < j->mail_spools.n; i++) {
+			strcat(key, "|mail:");
+			strcat(key, j->mail_spools.v[i]);
 		}
 	}
 	for (size_t i = 0; i < j->paths.n; i++)
@@ -277,19 +296,20 @@ int backup_job_run(struct backup_job *j)
 	struct lb_progress pg;
 	struct lb_repo *r = NULL;
 	struct lb_joblock *lock = NULL;
-	struct lb_source *sources[4], *mysql_src = NULL;
+	struct lb_source *sources[4], *mysql_src = NULL, *mail_src = NULL;
 	struct cli_progress *cp = NULL;
 	struct cli_watchdog *wd = NULL;
+	struct job_hooks hk = { 0 };
 	char id[65], host[256] = "", *key = NULL, what[512];
 	int e, ret = EXIT_ERROR;
 
 	lb_progress_init(&pg);
-	if (j->paths.n == 0 && !j->mysql) {
-		cli_error("nothing to back up: give at least one PATH (or --mysql)");
+	if (j->paths.n == 0 && !j->mysql && j->mail_spools.n == 0) {
+		cli_error("nothing to back up: give at least one PATH (or --mysql, --mail-spool)");
 		return EXIT_USAGE;
 	}
 	if (!j->repo || !j->repo[0]) {
-		cli_error("no repository given: use -r REPO or LIFEBOAT_REPO");
+		cli_error("no repository given: use -r REPO, LIFEBOAT_REPO or the job's repository =");
 		return EXIT_USAGE;
 	}
 	if (j->host)
@@ -301,12 +321,15 @@ int backup_job_run(struct backup_job *j)
 	if (j->name)
 		snprintf(what, sizeof what, "backup job %s", j->name);
 	else
-		snprintf(what, sizeof what, "a backup of %s%s into %s", j->paths.n ? j->paths.v[0] : "MySQL",
+		snprintf(what, sizeof what, "a backup of %s%s into %s",
+			 j->paths.n ? j->paths.v[0] : j->mail_spools.n ? j->mail_spools.v[0] : "MySQL",
 			 j->paths.n > 1 ? " (and more)" : "", j->repo);
 	if (!key || (e = lb_joblock_acquire(key, what, &lock)) < 0) {
 		cli_fail(key ? e : -ENOMEM);
 		goto out;
 	}
+	if (job_hooks_pre(&hk, j, host, &pg) < 0)
+		goto out;
 	g_cli.repo = j->repo;
 	if (j->password_file)
 		g_cli.password_file = j->password_file;
@@ -320,6 +343,18 @@ int backup_job_run(struct backup_job *j)
 			goto out;
 		}
 		sources[o.nsources++] = mysql_src;
+	}
+	if (j->mail_spools.n) {
+		/* the spools join the paths; inside them, Maildirs and mbox files
+		 * are read the mail source's way (lifeboat/mail.h) */
+		struct lb_mail_opts mo = { .spools = j->mail_spools.v, .nspools = j->mail_spools.n,
+					   .lock_timeout_ms = (unsigned)j->mail_lock_timeout_s * 1000 };
+
+		if ((e = lb_mail_source_new(&mo, &mail_src)) < 0) {
+			cli_fail(e);
+			goto out;
+		}
+		sources[o.nsources++] = mail_src;
 	}
 	o.sources = sources;
 	o.paths = j->paths.v;
@@ -362,7 +397,10 @@ int backup_job_run(struct backup_job *j)
 out:
 	cli_watchdog_stop(wd);
 	lb_mysql_source_free(mysql_src);
+	lb_mail_source_free(mail_src);
 	lb_repo_close(r);
+	if (lock) /* the job started: its post hooks run, whatever happened */
+		ret = job_hooks_post(&hk, ret, id);
 	lb_joblock_release(lock);
 	free(key);
 	return ret;
@@ -372,6 +410,7 @@ int cmd_backup(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		CLI_GLOBAL_LONGOPTS,
+		BACKUP_JOB_LONGOPTS,
 		{ "tag", required_argument, NULL, 't' },
 		{ "host", required_argument, NULL, 'H' },
 		{ "exclude", required_argument, NULL, 'e' },
@@ -390,12 +429,18 @@ int cmd_backup(int argc, char **argv)
 		{ "mysql-lock-timeout", required_argument, NULL, OPT_MY_LOCK_TIMEOUT },
 		{ "mysql-long-query", required_argument, NULL, OPT_MY_LONG_QUERY },
 		{ "mysql-myisam-unlocked", no_argument, NULL, OPT_MY_MYISAM_UNLOCKED },
+		{ "mail-spool", required_argument, NULL, OPT_MAIL_SPOOL },
+		{ "mail-lock-timeout", required_argument, NULL, OPT_MAIL_LOCK_TIMEOUT },
 		{ 0 }
 	};
 	struct backup_job j;
 	int c, e, ret = EXIT_USAGE;
 
+	if (cmd_image_requested(argc, argv)) /* --image DEVICE: cmd/cmd_image.c */
+		return cmd_backup_image(argc, argv);
 	backup_job_init(&j);
+	if (backup_job_from_config(&j, argc, argv, CLI_GLOBAL_SHORTOPTS "t:H:e:x", longopts) < 0)
+		goto out;
 	while ((c = getopt_long(argc, argv, CLI_GLOBAL_SHORTOPTS "t:H:e:x", longopts, NULL)) != -1) {
 		if (cli_global_opt(c, optarg))
 			continue;
@@ -413,7 +458,11 @@ int cmd_backup(int argc, char **argv)
 	}
 	for (int i = optind; i < argc; i++)
 		strv_push(&j.paths, argv[i]);
-	j.repo = g_cli.repo ? g_cli.repo : getenv("LIFEBOAT_REPO");
+	/* -r, else the job's repository, else LIFEBOAT_REPO */
+	if (g_cli.repo || !j.repo)
+		j.repo = g_cli.repo ? g_cli.repo : getenv("LIFEBOAT_REPO");
+	if (g_cli.password_file)
+		j.password_file = g_cli.password_file;
 	ret = backup_job_run(&j);
 out:
 	backup_job_release(&j);

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 
 #include "lifeboat/backup.h"
+#include "lifeboat/browse.h"
 #include "lifeboat/snapshot.h"
 #include "lifeboat/version.h"
 #include "snap/meta.h"
@@ -53,7 +54,22 @@ struct bctx {
 	size_t nmaps;
 	struct hl_ent *hl;       /* hard-link groups seen so far, open addressing */
 	size_t nhl, caphl;
+	/* sources' scanners (lifeboat/source.h): roots read their way */
+	struct scanner {
+		char *root;
+		const struct lb_scanner_ops *ops;
+		void *state;
+	} *scanners;
+	size_t nscanners;
+	bool quiet_vanish;       /* lb_scan_file: a vanished file is the scanner's business, not a warning */
+	void (*tap)(void *ctx, uint64_t off, const uint8_t *p, size_t n); /* a claimed file's reader */
+	void *tap_ctx;
+	json_t *parent_sections; /* the parent snapshot's "sources", for scanners */
 };
+
+/* What backup_file/backup_entry return for a file gone before it was read
+ * while quiet_vanish is set. */
+#define VANISHED 2
 
 static bool canceled(struct bctx *c)
 {
@@ -250,6 +266,8 @@ static int chunk_region(struct bctx *c, int fd, struct lb_node *n, uint64_t a, u
 				b = pos;
 				break;
 			}
+			if (c->tap)
+				c->tap(c->tap_ctx, pos, c->rbuf + have, (size_t)got);
 			have += (size_t)got;
 			pos += (uint64_t)got;
 			c->st->bytes_read += (uint64_t)got;
@@ -325,17 +343,20 @@ static bool same_version(const struct stat *a, const struct stat *b)
 	       a->st_ctim.tv_nsec == b->st_ctim.tv_nsec && a->st_ino == b->st_ino;
 }
 
+static int backup_fd(struct bctx *c, int fd, struct stat *st, struct lb_node *n);
+
 /* Reads a regular file into n.  Returns 0 when stored, 1 when skipped
- * with a warning, negative on a fatal error. */
+ * with a warning, VANISHED (quiet_vanish only), negative on a fatal error. */
 static int backup_file(struct bctx *c, int dirfd, const char *name, struct stat *st, struct lb_node *n)
 {
-	struct stat st1;
-	int fd, e = 0, attempt;
+	int fd, e;
 
 	lb_progress_op(c->pg, (const char *)c->path.data);
 	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME | O_NOCTTY);
 	if (fd < 0 && errno == EPERM)
 		fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0 && errno == ENOENT && c->quiet_vanish)
+		return VANISHED;
 	if (fd < 0) {
 		warn(c, errno == ENOENT ? "vanished before it could be read" : "cannot open: %s", strerror(errno));
 		return 1;
@@ -345,6 +366,18 @@ static int backup_file(struct bctx *c, int dirfd, const char *name, struct stat 
 		close(fd);
 		return 1;
 	}
+	e = backup_fd(c, fd, st, n);
+	close(fd);
+	return e;
+}
+
+/* Reads the open regular file fd (st: its fstat) into n, again while it
+ * changes under us, at most CHANGE_RETRIES times.  Same returns. */
+static int backup_fd(struct bctx *c, int fd, struct stat *st, struct lb_node *n)
+{
+	struct stat st1;
+	int e = 0, attempt;
+
 	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	for (attempt = 0; attempt < CHANGE_RETRIES; attempt++) {
 		e = chunk_file(c, fd, st, n);
@@ -358,7 +391,6 @@ static int backup_file(struct bctx *c, int dirfd, const char *name, struct stat 
 			break;
 		*st = st1; /* read it again, as it is now */
 	}
-	close(fd);
 	lb_progress_op(c->pg, NULL);
 	if (e < 0)
 		return e; /* the repository side failed: the whole backup fails */
@@ -487,6 +519,98 @@ static bool extents_present(struct bctx *c, const struct lb_node *n)
 
 static int backup_dir(struct bctx *c, int dirfd, const struct lb_tree *parent, uint8_t id[32]);
 
+/* ---- scanners (lifeboat/source.h) ----
+ *
+ * The hook is two calls: backup_dir() offers a directory at or below a
+ * scanner's root to ops->dir() before listing it, and backup_entry() offers
+ * a regular file to ops->file() before reading it.  A Maildir is claimed by
+ * the mail source, which lists cur/ and new/ its own way and adds each
+ * message through lb_scan_file(); an mbox is claimed and handed back as a
+ * descriptor opened and locked by the source, read here like any file. */
+
+/* The scanner whose root is path or one of its ancestors, if any. */
+static const struct scanner *scanner_for(const struct bctx *c, const char *path)
+{
+	for (size_t i = 0; i < c->nscanners; i++) {
+		const char *root = c->scanners[i].root;
+		size_t len = strlen(root);
+
+		if (!strcmp(root, "/") || (!strncmp(path, root, len) && (path[len] == '/' || path[len] == 0)))
+			return &c->scanners[i];
+	}
+	return NULL;
+}
+
+static bool cache_hit(struct bctx *c, const struct lb_node *pn, const struct stat *st)
+{
+	return pn && pn->type == LB_NODE_FILE && pn->size == (uint64_t)st->st_size &&
+	       pn->mtime_s == st->st_mtim.tv_sec && pn->mtime_ns == (uint32_t)st->st_mtim.tv_nsec &&
+	       pn->ctime_s == st->st_ctim.tv_sec && pn->ctime_ns == (uint32_t)st->st_ctim.tv_nsec &&
+	       pn->ino == st->st_ino && extents_present(c, pn);
+}
+
+/* A regular file the scanner claimed (how filled by ops->file): read from
+ * its descriptor, kept from the parent snapshot, or left out.  Returns 0
+ * to keep n, 1 to drop it, negative on a fatal error; ops->file_done hears
+ * the outcome in every case. */
+static int backup_claimed(struct bctx *c, const struct scanner *sc, struct stat *st, const struct lb_node *pn,
+			  struct lb_node *n, struct lb_scan_read *how)
+{
+	enum lb_scan_outcome out = LB_SCAN_LEFT_OUT;
+	int e = 1;
+
+	if (how->fd >= 0 && (fstat(how->fd, st) < 0 || !S_ISREG(st->st_mode))) {
+		warn(c, "changed type while being backed up; skipped");
+	} else if (how->fd >= 0) {
+		/* as it is now that it is locked, not as the listing saw it */
+		lb_node_from_stat(n, st, c->owners);
+		if (cache_hit(c, pn, st)) {
+			e = copy_extents(n, pn->extents, pn->nextents);
+			out = LB_SCAN_UNCHANGED;
+			c->st->files_unmodified++;
+		} else {
+			c->tap = how->tap;
+			c->tap_ctx = how->tap_ctx;
+			e = backup_fd(c, how->fd, st, n);
+			c->tap = NULL;
+			if (e == 0) {
+				lb_node_from_stat(n, st, c->owners); /* the stat that bracketed the read */
+				out = LB_SCAN_READ;
+				if (pn && pn->type == LB_NODE_FILE)
+					c->st->files_changed++;
+				else
+					c->st->files_new++;
+			}
+		}
+	} else if (how->previous && pn && pn->type == LB_NODE_FILE && extents_present(c, pn)) {
+		/* the parent's node whole: metadata and content must agree, or
+		 * the next run's files cache would trust a stale copy */
+		uint8_t *name = n->name;
+		size_t namelen = n->namelen;
+
+		n->name = NULL;
+		lb_node_release(n);
+		e = lb_node_copy(n, pn);
+		free(n->name);
+		n->name = name;
+		n->namelen = namelen;
+		out = LB_SCAN_PREVIOUS;
+		c->st->files_unmodified++;
+	}
+	if (e == 0) {
+		n->size = 0;
+		for (size_t i = 0; i < n->nextents; i++)
+			n->size += n->extents[i].len;
+		c->st->bytes_total += n->size;
+		if (c->pg)
+			__atomic_add_fetch(&c->pg->files, 1, __ATOMIC_RELAXED);
+	}
+	if (sc->ops->file_done)
+		sc->ops->file_done(sc->state, (const char *)c->path.data, how, e == 0 ? out : LB_SCAN_LEFT_OUT,
+				   e == 0 ? n->size : 0);
+	return e;
+}
+
 /* Fills n for dirfd/name (already lstat'ed into st).  Returns 0 to keep the
  * node, 1 to drop it (skipped with a warning or excluded). */
 static int backup_entry(struct bctx *c, int dirfd, const char *name, struct stat *st,
@@ -507,11 +631,24 @@ static int backup_entry(struct bctx *c, int dirfd, const char *name, struct stat
 	} else if ((e = lb_xattrs_read(dirfd, name, n)) < 0) {
 		if (e == -ENOMEM)
 			return e;
+		if (e == -ENOENT && c->quiet_vanish)
+			return VANISHED;
 		warn(c, "%s; saved without them", lb_errmsg());
 	}
 	switch (n->type) {
 	case LB_NODE_FILE: {
 		struct hl_ent *h = NULL;
+		const struct scanner *sc = c->nscanners ? scanner_for(c, (const char *)c->path.data) : NULL;
+
+		if (sc && sc->ops->file) {
+			struct lb_scan_read how = { .fd = -1 };
+
+			e = sc->ops->file(sc->state, dirfd, name, (const char *)c->path.data, &how);
+			if (e < 0)
+				return e;
+			if (e == 1)
+				return backup_claimed(c, sc, st, pn, n, &how);
+		}
 
 		if (st->st_nlink > 1 && (h = hl_find(c, st->st_dev, st->st_ino, false)) && h->extents) {
 			n->size = h->size;
@@ -641,6 +778,189 @@ static int backup_entry(struct bctx *c, int dirfd, const char *name, struct stat
 	}
 }
 
+/* ---- the calls a scanner builds a directory with (lifeboat/source.h) ---- */
+
+struct lb_scan {
+	struct bctx *c;
+	struct lb_scan *up;            /* NULL: the directory backup_dir() is building */
+	struct lb_tree *t;             /* its entries */
+	const struct lb_tree *parent;  /* its version in the parent snapshot */
+	char *path;                    /* full path */
+	struct lb_tree own, ptree;     /* subdirectories: t and parent point here */
+	struct lb_node node;           /* subdirectories: the node added to up at the end */
+};
+
+/* Sets c->path to dir/name (name may be NULL). */
+static int scan_set_path(struct bctx *c, const char *dir, const char *name)
+{
+	size_t saved;
+	int e;
+
+	lb_buf_reset(&c->path);
+	if ((e = lb_buf_append(&c->path, dir, strlen(dir) + 1)) < 0)
+		return e;
+	c->path.len--;
+	return name ? path_push(&c->path, name, &saved) : 0;
+}
+
+/* The walk's own warning for a failed fstatat. */
+static void warn_stat(struct bctx *c)
+{
+	warn(c, errno == ENOENT ? "vanished before it could be read" : "cannot stat: %s", strerror(errno));
+}
+
+static int scan_add(struct lb_scan *d, int dirfd, const char *name, bool quiet, uint64_t *size)
+{
+	struct bctx *c = d->c;
+	struct lb_node *n;
+	struct stat st;
+	int e;
+
+	if ((e = scan_set_path(c, d->path, name)) < 0)
+		return e;
+	if (canceled(c))
+		return lb_err(-LB_E_CANCELED, "canceled");
+	if (excluded(c, name))
+		return 1;
+	lb_progress_op(c->pg, (const char *)c->path.data);
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (errno == ENOENT && quiet)
+			return -ENOENT;
+		warn_stat(c);
+		return 1;
+	}
+	if ((e = lb_tree_add(d->t, &n)) < 0)
+		return e;
+	n->namelen = strlen(name);
+	n->name = (uint8_t *)strdup(name);
+	if (!n->name) {
+		d->t->n--;
+		return -ENOMEM;
+	}
+	c->quiet_vanish = quiet;
+	e = backup_entry(c, dirfd, name, &st, lb_tree_find(d->parent, n->name, n->namelen), n);
+	c->quiet_vanish = false;
+	if (e == 0 && size)
+		*size = n->size;
+	if (e != 0) {
+		lb_node_release(n);
+		d->t->n--; /* n is the last node: nothing was added after it */
+	}
+	return e == VANISHED ? -ENOENT : e;
+}
+
+int lb_scan_entry(struct lb_scan *d, int dirfd, const char *name)
+{
+	return scan_add(d, dirfd, name, false, NULL);
+}
+
+int lb_scan_file(struct lb_scan *d, int dirfd, const char *name, uint64_t *size)
+{
+	return scan_add(d, dirfd, name, true, size);
+}
+
+int lb_scan_subdir(struct lb_scan *d, int dirfd, const char *name, struct lb_scan **ret)
+{
+	struct bctx *c = d->c;
+	struct lb_scan *s;
+	struct stat st;
+	int e;
+
+	*ret = NULL;
+	if ((e = scan_set_path(c, d->path, name)) < 0)
+		return e;
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return lb_errno(-errno, "%s", (const char *)c->path.data);
+	if (!S_ISDIR(st.st_mode))
+		return lb_err(-ENOTDIR, "%s: not a directory", (const char *)c->path.data);
+	s = calloc(1, sizeof *s);
+	if (!s)
+		return -ENOMEM;
+	s->c = c;
+	s->up = d;
+	lb_tree_init(&s->own);
+	s->t = &s->own;
+	load_parent_tree(c, lb_tree_find(d->parent, (const uint8_t *)name, strlen(name)), &s->ptree);
+	s->parent = &s->ptree;
+	s->path = strdup((const char *)c->path.data);
+	s->node.name = (uint8_t *)strdup(name);
+	s->node.namelen = strlen(name);
+	if (!s->path || !s->node.name) {
+		lb_scan_subdir_abort(s);
+		return -ENOMEM;
+	}
+	lb_node_from_stat(&s->node, &st, c->owners);
+	if ((e = lb_xattrs_read(dirfd, name, &s->node)) < 0) {
+		if (e == -ENOMEM) {
+			lb_scan_subdir_abort(s);
+			return e;
+		}
+		warn(c, "%s; saved without them", lb_errmsg());
+	}
+	c->st->dirs++;
+	if (c->pg)
+		__atomic_add_fetch(&c->pg->dirs, 1, __ATOMIC_RELAXED);
+	*ret = s;
+	return 0;
+}
+
+void lb_scan_subdir_abort(struct lb_scan *s)
+{
+	if (!s)
+		return;
+	lb_tree_release(&s->own);
+	lb_tree_release(&s->ptree);
+	lb_node_release(&s->node);
+	free(s->path);
+	free(s);
+}
+
+int lb_scan_subdir_end(struct lb_scan *s)
+{
+	struct bctx *c = s->c;
+	struct lb_node *n;
+	int e;
+
+	if ((e = scan_set_path(c, s->path, NULL)) < 0 || (e = store_tree(c, s->t, s->node.subtree)) < 0 ||
+	    (e = lb_tree_add(s->up->t, &n)) < 0) {
+		lb_scan_subdir_abort(s);
+		return e;
+	}
+	*n = s->node; /* handed over */
+	memset(&s->node, 0, sizeof s->node);
+	lb_scan_subdir_abort(s);
+	return 0;
+}
+
+const char *lb_scan_path(const struct lb_scan *d)
+{
+	return d->path;
+}
+
+bool lb_scan_canceled(const struct lb_scan *d)
+{
+	return canceled(d->c);
+}
+
+/* Offers the directory in c->path to its scanner: 0 not claimed, 1 built
+ * into t by the scanner, negative on a fatal error. */
+static int scan_dir(struct bctx *c, int dirfd, const struct lb_tree *parent, struct lb_tree *t)
+{
+	const struct scanner *sc = scanner_for(c, (const char *)c->path.data);
+	struct lb_scan d = { .c = c, .t = t, .parent = parent };
+	int e;
+
+	if (!sc || !sc->ops->dir)
+		return 0;
+	if (!(d.path = strdup((const char *)c->path.data)))
+		return -ENOMEM;
+	e = sc->ops->dir(sc->state, &d, dirfd, d.path);
+	if (scan_set_path(c, d.path, NULL) < 0 && e >= 0)
+		e = -ENOMEM;
+	free(d.path);
+	return e;
+}
+
 static int backup_dir(struct bctx *c, int dirfd, const struct lb_tree *parent, uint8_t id[32])
 {
 	struct namevec nv = { 0 };
@@ -648,6 +968,11 @@ static int backup_dir(struct bctx *c, int dirfd, const struct lb_tree *parent, u
 	int e;
 
 	lb_tree_init(&t);
+	if (c->nscanners && (e = scan_dir(c, dirfd, parent, &t)) != 0) {
+		if (e < 0)
+			goto out;
+		goto store; /* a scanner built it */
+	}
 	e = read_names(c, dirfd, &nv);
 	if (e < 0) {
 		if (e == -ENOMEM)
@@ -695,6 +1020,7 @@ static int backup_dir(struct bctx *c, int dirfd, const struct lb_tree *parent, u
 			t.n--;
 		}
 	}
+store:
 	e = store_tree(c, &t, id);
 out:
 	namevec_free(&nv);
@@ -880,6 +1206,7 @@ static int find_parent(struct bctx *c, const char *host, char **paths, size_t n,
 	if (!s)
 		return 0;
 	snprintf(c->st->parent, sizeof c->st->parent, "%s", s->id);
+	c->parent_sections = json_incref(json_object_get(s->json, "sources"));
 	memcpy(fake.subtree, s->tree, 32);
 	load_parent_tree(c, &fake, root);
 	lb_snapshot_free(s);
@@ -956,6 +1283,23 @@ static int env_map_path(struct lb_source_env *env, const char *path, const char 
 	c->maps[c->nmaps].path = np;
 	c->maps[c->nmaps].from = nf;
 	c->nmaps++;
+	return 0;
+}
+
+static int env_add_scanner(struct lb_source_env *env, const char *root, const struct lb_scanner_ops *ops,
+			   void *state)
+{
+	struct bctx *c = env->priv;
+	void *p = realloc(c->scanners, (c->nscanners + 1) * sizeof *c->scanners);
+
+	if (!p)
+		return -ENOMEM;
+	c->scanners = p;
+	if (!(c->scanners[c->nscanners].root = normalise(root)))
+		return -ENOMEM;
+	c->scanners[c->nscanners].ops = ops;
+	c->scanners[c->nscanners].state = state;
+	c->nscanners++;
 	return 0;
 }
 
@@ -1077,7 +1421,7 @@ int lb_backup_run(struct lb_repo *r, const struct lb_backup_opts *o, struct lb_b
 {
 	struct bctx c = { .r = r, .o = o, .pg = o->progress, .st = stats };
 	struct lb_source_env env = { .repo = r, .progress = o->progress, .map_path = env_map_path, .warn = env_warn,
-				     .priv = &c };
+				     .add_scanner = env_add_scanner, .priv = &c };
 	struct lb_packer_stats ps;
 	struct lb_tree root;
 	char host[256] = "", **paths = NULL;
@@ -1136,9 +1480,21 @@ int lb_backup_run(struct lb_repo *r, const struct lb_backup_opts *o, struct lb_b
 	for (size_t i = 0; i < c.nmaps; i++)
 		if ((e = add_path(&paths, &n, c.maps[i].path)) < 0)
 			goto out;
+	/* a scanner's root is backed up like any path given */
+	for (size_t i = 0; i < c.nscanners; i++) {
+		struct stat st;
+
+		if (lstat(c.scanners[i].root, &st) < 0) {
+			e = lb_errno(-errno, "%s", c.scanners[i].root);
+			goto out;
+		}
+		if ((e = add_path(&paths, &n, c.scanners[i].root)) < 0)
+			goto out;
+	}
 	cover_paths(paths, &n);
 	if ((e = find_parent(&c, host, paths, n, &root)) < 0)
 		goto out;
+	env.parent_sections = c.parent_sections;
 	t_ready = lb_mono_ns();
 	if ((e = run_sources(&c, &env, sections)) < 0)
 		goto out;
@@ -1218,6 +1574,10 @@ out:
 		free(c.maps[i].from);
 	}
 	free(c.maps);
+	for (size_t i = 0; i < c.nscanners; i++)
+		free(c.scanners[i].root);
+	free(c.scanners);
+	json_decref(c.parent_sections);
 	free(c.rbuf);
 	for (size_t i = 0; i < c.caphl; i++)
 		free(c.hl[i].extents);

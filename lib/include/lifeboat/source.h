@@ -29,6 +29,8 @@
 struct lb_repo;
 struct lb_vtree;
 struct lb_vfile;
+struct lb_scan;
+struct lb_scanner_ops;
 
 /* Metadata of a virtual file or directory. */
 struct lb_vmeta {
@@ -46,6 +48,14 @@ struct lb_source_env {
 	 * directory): the snapshot records the files under path. */
 	int (*map_path)(struct lb_source_env *env, const char *path, const char *read_from);
 	void (*warn)(struct lb_source_env *env, const char *what, const char *msg);
+	/* Reads the files at and below root (backed up at their real paths;
+	 * root joins the paths) the scanner's way: see "scanners" below. */
+	int (*add_scanner)(struct lb_source_env *env, const char *root, const struct lb_scanner_ops *ops,
+			   void *state);
+	/* The parent snapshot's "sources" object once the walk has started
+	 * (NULL if none), borrowed: a scanner may reuse what it recorded there
+	 * for a file the walk found unchanged. */
+	json_t *parent_sections;
 	void *priv;                      /* the backup's */
 };
 
@@ -61,6 +71,77 @@ struct lb_source {
 	const struct lb_source_ops *ops;
 	void *state;
 };
+
+/* ---- scanners: a source's own way of reading part of the file tree ----
+ *
+ * Some live data are real files that must be read differently from the plain
+ * walk: a Maildir whose messages are renamed under the walk's feet, an mbox
+ * that may only be read under its locks.  A source registers a scanner for a
+ * root in prepare(); the walk (single-threaded, depth first) then offers it
+ * every directory and every regular file at or below that root before it
+ * reads them itself.  What the scanner claims it builds through the
+ * lb_scan_* calls, which read, chunk, detect changes and warn exactly as the
+ * walk does; what it does not claim is read as usual.  The walk stays
+ * ignorant of mail: another scanner (a database's data files, say) plugs in
+ * the same way. */
+
+/* How the walk reads a regular file a scanner claimed with file(). */
+struct lb_scan_read {
+	int fd;              /* read from this descriptor (the scanner owns and closes it); -1: see below */
+	bool previous;       /* fd -1: keep the parent snapshot's version, or leave the file out if none */
+	bool skip;           /* fd -1: leave the file out (the scanner says why, if it should) */
+	/* sees every byte read, in order; offset 0 again means the walk starts
+	 * over (the file changed while read) */
+	void (*tap)(void *ctx, uint64_t offset, const uint8_t *p, size_t n);
+	void *tap_ctx;
+	void *cookie;        /* the scanner's */
+};
+
+/* What became of a claimed file, for file_done(). */
+enum lb_scan_outcome {
+	LB_SCAN_READ = 0,       /* read in full (through the tap) */
+	LB_SCAN_UNCHANGED = 1,  /* unchanged since the parent snapshot: its content reused, not read */
+	LB_SCAN_PREVIOUS = 2,   /* kept from the parent snapshot as asked */
+	LB_SCAN_LEFT_OUT = 3,   /* not in the snapshot (skip, no previous copy, or could not be read) */
+};
+
+struct lb_scanner_ops {
+	/* A directory at or below the root, open at dirfd; path is its full
+	 * path.  Returns 0 to let the walk read it, 1 when the scanner added
+	 * all the entries it wants (through d), negative on a fatal error.
+	 * May be NULL. */
+	int (*dir)(void *state, struct lb_scan *d, int dirfd, const char *path);
+	/* A regular file dirfd/name at or below the root, before it is read.
+	 * Returns 0 to let the walk read it, 1 when *how is filled, negative on
+	 * a fatal error.  May be NULL. */
+	int (*file)(void *state, int dirfd, const char *name, const char *path, struct lb_scan_read *how);
+	/* Called once for every file() that returned 1, whatever happened. */
+	void (*file_done)(void *state, const char *path, struct lb_scan_read *how, enum lb_scan_outcome outcome,
+			  uint64_t size);
+};
+
+/* The directory being built, within dir(): adds dirfd/name as the walk
+ * would (stat, excludes, recursion; scanners are offered it again).
+ * Returns 0 added, 1 left out (excluded, vanished, unreadable: warned as
+ * the walk warns), negative on a fatal error. */
+int lb_scan_entry(struct lb_scan *d, int dirfd, const char *name);
+/* Adds the regular file dirfd/name (excludes apply).  A name that no
+ * longer exists gives -ENOENT and no warning: the scanner decides whether
+ * that matters.  Returns 0 added, 1 left out with a warning, negative on a
+ * fatal error.  *size gets its size when added (may be NULL). */
+int lb_scan_file(struct lb_scan *d, int dirfd, const char *name, uint64_t *size);
+/* Starts the subdirectory dirfd/name of d (its metadata is taken now);
+ * entries go in with lb_scan_* calls on *sub, in any order, interleaved
+ * with other subdirectories' if need be.  -ENOENT if it does not exist. */
+int lb_scan_subdir(struct lb_scan *d, int dirfd, const char *name, struct lb_scan **sub);
+/* Stores sub's entries and adds it to its parent; frees sub. */
+int lb_scan_subdir_end(struct lb_scan *sub);
+/* Drops an unfinished subdirectory (after a fatal error). */
+void lb_scan_subdir_abort(struct lb_scan *sub);
+/* The full path of the directory d. */
+const char *lb_scan_path(const struct lb_scan *d);
+/* Whether the backup is being canceled. */
+bool lb_scan_canceled(const struct lb_scan *d);
 
 /* ---- virtual files, thread-safe ---- */
 
