@@ -156,7 +156,9 @@ static void check_pack_structure(struct cctx *c, struct cpack *p)
 		say(c, LB_LOG_ERROR, "pack %s: listed in the index but missing from the repository", name);
 		return;
 	}
-	if (!p->in_index)
+	if (!p->in_index && lb_repo_pack_condemned(c->r, p->id))
+		say(c, LB_LOG_INFO, "pack %s: condemned by prune, deleted at its next sweep", name);
+	else if (!p->in_index)
 		say(c, LB_LOG_WARN, "pack %s: not listed in any index (left by an interrupted backup; "
 		    "the next backup indexes it)", name);
 	e = lb_repo_read_pack_toc(c->r, name, &toc, &n, salt, &size);
@@ -333,6 +335,19 @@ static void check_tree(struct cctx *c, const uint8_t id[32], const char *snap, s
 				if (n->extents[k].hole)
 					continue;
 				bool found = lb_index_lookup(c->r->idx, n->extents[k].id, &loc);
+				bool condemned = !found && c->r->cidx && lb_index_lookup(c->r->cidx, n->extents[k].id, &loc);
+
+				if (condemned && loc.type == LB_BLOB_DATA && loc.raw_len == n->extents[k].len) {
+					char bid[65], esc[1100];
+
+					lb_hex(bid, n->extents[k].id, 32);
+					lb_escape(esc, sizeof esc, path->data, path->len);
+					pthread_mutex_unlock(&c->r->lock);
+					say(c, LB_LOG_WARN, "snapshot %.12s: %s: data blob %s is only in a pack prune "
+					    "condemned; the next prune keeps that pack", snap, esc, bid);
+					pthread_mutex_lock(&c->r->lock);
+					continue;
+				}
 
 				if (!found || loc.type != LB_BLOB_DATA || loc.raw_len != n->extents[k].len) {
 					char bid[65], esc[1100];

@@ -51,6 +51,8 @@ struct lb_backend_ops {
 	 * size, modification time in seconds). */
 	int (*list_temp)(struct lb_backend *b, enum lb_kind k, int (*fn)(const char *name, uint64_t size,
 									  int64_t mtime, void *ctx), void *ctx);
+	/* Removes one such temporary (prune, once it is old enough). */
+	int (*remove_temp)(struct lb_backend *b, enum lb_kind k, const char *name);
 	void (*close)(struct lb_backend *b);
 };
 

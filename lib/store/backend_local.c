@@ -461,6 +461,20 @@ static int l_list_temp(struct lb_backend *b, enum lb_kind k,
 	return r;
 }
 
+static int l_remove_temp(struct lb_backend *b, enum lb_kind k, const char *name)
+{
+	struct local *l = (struct local *)b;
+	int dfd = k == LB_KIND_PACK ? l->dirs[k] : dir_for(l, k, "x", false);
+
+	if (dfd < 0)
+		return dfd;
+	if (strncmp(name, ".tmp-", 5) != 0 || strchr(name, '/'))
+		return lb_err(-EINVAL, "'%s' is not a temporary of this repository", name);
+	if (unlinkat(dfd, name, 0) < 0)
+		return lb_errno(-errno, "remove %s/%s", lb_kind_name(k), name);
+	return 0;
+}
+
 static void l_close(struct lb_backend *b)
 {
 	struct local *l = (struct local *)b;
@@ -497,6 +511,7 @@ static const struct lb_backend_ops local_ops = {
 	.writer_commit = l_writer_commit,
 	.writer_abort = l_writer_abort,
 	.list_temp = l_list_temp,
+	.remove_temp = l_remove_temp,
 	.close = l_close,
 };
 

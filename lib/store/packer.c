@@ -83,6 +83,8 @@ struct lb_packer {
 	bool committer_started;
 	struct lb_aead *caead;    /* the committer's, for trailers */
 
+	void (*on_commit)(const uint8_t id[LB_ID_LEN], const struct lb_toc_entry *e, uint32_t n, void *ctx);
+	void *on_commit_ctx;
 	uint32_t owner;           /* tags this packer's pending index entries */
 	struct lb_index_pack *unindexed; /* committed packs not yet in an index file */
 	size_t nunindexed, capunindexed;
@@ -163,7 +165,7 @@ static void pack_maybe_queue_locked(struct lb_packer *p, struct pack *pk)
 
 static int write_pending_index(struct lb_packer *p)
 {
-	int e = lb_repo_write_index(p->r, p->unindexed, p->nunindexed);
+	int e = lb_repo_write_index(p->r, p->unindexed, p->nunindexed, NULL);
 
 	if (e == 0 && p->nunindexed) {
 		for (size_t i = 0; i < p->nunindexed; i++)
@@ -236,6 +238,8 @@ static int pack_commit(struct lb_packer *p, struct pack *pk)
 	p->st.stored_new += pk->off + tlen + LB_TAG_LEN + sizeof foot;
 	if ((e = lb_repo_index_add_pack(r, id, pk->toc, pk->ntoc)) < 0)
 		goto out;
+	if (p->on_commit)
+		p->on_commit(id, pk->toc, pk->ntoc, p->on_commit_ctx);
 	if ((e = remember_pack(p, id, pk)) < 0)
 		goto out;
 	if (p->nunindexed >= INDEX_EVERY_PACKS)
@@ -420,6 +424,9 @@ static void *worker_main(void *arg)
 
 /* ---- the interface ---- */
 
+static int put(struct lb_packer *p, enum lb_blob_type type, const uint8_t id[LB_ID_LEN], const void *data,
+	       size_t n, bool move);
+
 static uint32_t owner_seq;
 
 int lb_packer_new(struct lb_repo *r, unsigned nworkers, struct lb_packer **ret)
@@ -500,8 +507,27 @@ int lb_packer_new(struct lb_repo *r, unsigned nworkers, struct lb_packer **ret)
 	return 0;
 }
 
+void lb_packer_on_commit(struct lb_packer *p, void (*fn)(const uint8_t id[LB_ID_LEN], const struct lb_toc_entry *e,
+							  uint32_t n, void *ctx), void *ctx)
+{
+	p->on_commit = fn;
+	p->on_commit_ctx = ctx;
+}
+
 int lb_packer_put(struct lb_packer *p, enum lb_blob_type type, const uint8_t id[LB_ID_LEN], const void *data,
 		  size_t n)
+{
+	return put(p, type, id, data, n, false);
+}
+
+int lb_packer_put_move(struct lb_packer *p, enum lb_blob_type type, const uint8_t id[LB_ID_LEN], const void *data,
+		       size_t n)
+{
+	return put(p, type, id, data, n, true);
+}
+
+static int put(struct lb_packer *p, enum lb_blob_type type, const uint8_t id[LB_ID_LEN], const void *data,
+	       size_t n, bool move)
 {
 	struct lb_repo *r = p->r;
 	struct lb_blob_loc loc = { .pack = LB_PACK_PENDING, .type = type, .offset = p->owner };
@@ -516,10 +542,16 @@ int lb_packer_put(struct lb_packer *p, enum lb_blob_type type, const uint8_t id[
 	}
 	if (n > LB_BLOB_MAX)
 		return lb_err(-EFBIG, "blob of %zu bytes exceeds the limit of %u", n, LB_BLOB_MAX);
-	pthread_mutex_lock(&r->lock);
-	found = lb_index_lookup(r->idx, id, NULL);
-	e = found ? 0 : lb_index_add(r->idx, id, &loc);
-	pthread_mutex_unlock(&r->lock);
+	if (move) {
+		/* repacking: the blob is known, but lives in a pack that goes */
+		found = 0;
+		e = 0;
+	} else {
+		pthread_mutex_lock(&r->lock);
+		found = lb_index_lookup(r->idx, id, NULL);
+		e = found ? 0 : lb_index_add(r->idx, id, &loc);
+		pthread_mutex_unlock(&r->lock);
+	}
 	if (e < 0)
 		return e;
 	if (found) {

@@ -30,6 +30,14 @@ int lb_packer_new(struct lb_repo *r, unsigned nworkers, struct lb_packer **ret);
  * an earlier failure of a worker). */
 int lb_packer_put(struct lb_packer *p, enum lb_blob_type type, const uint8_t id[LB_ID_LEN], const void *data,
 		  size_t n);
+/* Stores a blob even though the index has it: prune moves the live blobs
+ * of a pack it is about to drop. */
+int lb_packer_put_move(struct lb_packer *p, enum lb_blob_type type, const uint8_t id[LB_ID_LEN], const void *data,
+		       size_t n);
+/* Calls fn (from the committer thread) with each pack once it is durable;
+ * prune learns where the blobs it moved now live. */
+void lb_packer_on_commit(struct lb_packer *p, void (*fn)(const uint8_t id[LB_ID_LEN], const struct lb_toc_entry *e,
+							  uint32_t n, void *ctx), void *ctx);
 /* Waits for every queued blob, commits the open packs and writes the index
  * file for everything committed so far.  On return every blob put() was
  * given is durable and indexed. */

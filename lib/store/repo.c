@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <jansson.h>
 
+#include "lifeboat/marker.h"
 #include "store/store.h"
 
 #define KEY_DATA_LEN (3 * LB_KEY_LEN)
@@ -437,9 +438,11 @@ void lb_repo_close(struct lb_repo *r)
 {
 	if (!r)
 		return;
+	lb_marker_stop(r->marker);
 	lb_backend_close(r->be);
 	lb_idhash_free(r->idh);
 	lb_index_free(r->idx);
+	lb_index_free(r->cidx);
 	if (r->pkeys) {
 		lb_wipe(r->pkeys, r->npkeys * sizeof *r->pkeys);
 		free(r->pkeys);
@@ -713,6 +716,7 @@ static const char *kind_info(enum lb_kind k, const char **magic)
 	case LB_KIND_INDEX: *magic = LB_MAGIC_INDEX; return INDEX_INFO;
 	case LB_KIND_SNAPSHOT: *magic = LB_MAGIC_SNAPSHOT; return "lifeboat snapshot v1";
 	case LB_KIND_VERDICT: *magic = LB_MAGIC_VERDICT; return "lifeboat verdict v1";
+	case LB_KIND_LOCK: *magic = LB_MAGIC_LOCK; return "lifeboat lock v1";
 	default: *magic = "????"; return "lifeboat object v1";
 	}
 }

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lifeboat/marker.h"
+#include "store/plan.h"
 #include "store/store.h"
 
 /* ---- index file payload ----
@@ -96,20 +98,33 @@ int lb_index_file_decode(const uint8_t *p, size_t n, lb_index_file_fn fn, void *
 	return e < 0 ? e : index_walk(p, n, fn, ctx);
 }
 
-static int bulk_add_pack(struct lb_repo *r, const uint8_t pack_id[LB_ID_LEN], const struct lb_toc_entry *e,
-			 uint32_t count, int bulk)
+static int add_pack_to(struct lb_index *idx, const uint8_t pack_id[LB_ID_LEN], const struct lb_toc_entry *e,
+		       uint32_t count, int bulk)
 {
 	uint32_t num;
-	int ret = lb_index_pack_add(r->idx, pack_id, &num);
+	int ret = lb_index_pack_add(idx, pack_id, &num);
 
 	for (uint32_t i = 0; ret == 0 && i < count; i++) {
 		struct lb_blob_loc loc = {
 			.pack = num, .offset = e[i].offset, .stored_len = e[i].stored_len,
 			.raw_len = e[i].raw_len, .type = e[i].type,
 		};
-		ret = bulk ? lb_index_bulk_add(r->idx, e[i].id, &loc) : lb_index_add(r->idx, e[i].id, &loc);
+		ret = bulk ? lb_index_bulk_add(idx, e[i].id, &loc) : lb_index_add(idx, e[i].id, &loc);
 	}
 	return ret;
+}
+
+static int bulk_add_pack(struct lb_repo *r, const uint8_t pack_id[LB_ID_LEN], const struct lb_toc_entry *e,
+			 uint32_t count, int bulk)
+{
+	return add_pack_to(r->idx, pack_id, e, count, bulk);
+}
+
+bool lb_repo_pack_condemned(struct lb_repo *r, const uint8_t pack_id[LB_ID_LEN])
+{
+	uint32_t num;
+
+	return r->cidx && lb_index_pack_find(r->cidx, pack_id, &num);
 }
 
 int lb_repo_index_add_pack(struct lb_repo *r, const uint8_t pack_id[LB_ID_LEN], const struct lb_toc_entry *e,
@@ -123,7 +138,7 @@ int lb_repo_index_add_pack(struct lb_repo *r, const uint8_t pack_id[LB_ID_LEN], 
 	return ret;
 }
 
-int lb_repo_write_index(struct lb_repo *r, const struct lb_index_pack *packs, size_t npacks)
+int lb_repo_write_index(struct lb_repo *r, const struct lb_index_pack *packs, size_t npacks, char name_out[65])
 {
 	struct lb_buf plain;
 	uint8_t rnd[LB_ID_LEN];
@@ -140,6 +155,8 @@ int lb_repo_write_index(struct lb_repo *r, const struct lb_index_pack *packs, si
 		lb_hex(name, rnd, sizeof rnd);
 		e = lb_repo_put_sealed(r, LB_KIND_INDEX, name, plain.data, plain.len);
 	}
+	if (e == 0 && name_out)
+		memcpy(name_out, name, 65);
 	lb_buf_release(&plain);
 	return e;
 }
@@ -157,6 +174,8 @@ static int load_pack_cb(const uint8_t pack_id[LB_ID_LEN], const struct lb_toc_en
 {
 	struct load_ctx *c = ctx;
 
+	if (lb_repo_pack_condemned(c->r, pack_id))
+		return 0; /* prune will delete it: nothing may come to depend on it */
 	return bulk_add_pack(c->r, pack_id, e, count, 1);
 }
 
@@ -197,7 +216,7 @@ static int orphan_cb(const char *name, uint64_t size, void *ctx)
 
 	if (lb_unhex(id, LB_ID_LEN, name) < 0)
 		return 0;
-	if (lb_index_pack_find(c->r->idx, id, &num))
+	if (lb_index_pack_find(c->r->idx, id, &num) || lb_repo_pack_condemned(c->r, id))
 		return 0;
 	e = lb_repo_read_pack_toc(c->r, name, &ents, &count, salt, &sz);
 	if (e == -ENOMEM)
@@ -233,14 +252,82 @@ static int sum_size_cb(const char *name, uint64_t size, void *ctx)
 	return 0;
 }
 
+/* Forgets a loaded index (prune reloads after it rewrote the index). */
+static int index_reset(struct lb_repo *r)
+{
+	struct lb_index *fresh;
+	int e;
+
+	if ((e = lb_index_new(&fresh)) < 0)
+		return e;
+	lb_index_free(r->idx);
+	r->idx = fresh;
+	lb_index_free(r->cidx);
+	r->cidx = NULL;
+	if (r->pkeys)
+		lb_wipe(r->pkeys, r->npkeys * sizeof *r->pkeys);
+	free(r->pkeys);
+	r->pkeys = NULL;
+	r->npkeys = 0;
+	for (size_t i = 0; i < r->norphans; i++)
+		free(r->orphans[i].entries);
+	free(r->orphans);
+	r->orphans = NULL;
+	r->norphans = 0;
+	r->index_loaded = false;
+	return 0;
+}
+
+/* The condemned packs of a pending prune plan go to r->cidx. */
+static int load_plan(struct lb_repo *r)
+{
+	struct lb_prune_plan plan;
+	int e = lb_plan_read(r, &plan);
+
+	if (e == -ENOENT)
+		return 0;
+	if (e < 0) {
+		if (e != -ENOMEM)
+			lb_err_wrap(e, "cannot tell which packs prune condemned (removing locks/%s keeps them all)",
+				    LB_PLAN_NAME);
+		return e;
+	}
+	if ((e = lb_index_new(&r->cidx)) == 0)
+		for (size_t i = 0; e == 0 && i < plan.npacks; i++)
+			e = add_pack_to(r->cidx, plan.packs[i].id, plan.packs[i].entries, plan.packs[i].count, 1);
+	if (e == 0)
+		e = lb_index_compact(r->cidx);
+	lb_plan_release(&plan);
+	return e;
+}
+
 int lb_repo_load_index(struct lb_repo *r, unsigned flags)
 {
 	struct load_ctx c = { .r = r };
 	uint64_t total = 0;
 	int e;
 
+	/* announce this run before reading anything: a prune that condemns
+	 * packs after this instant waits for it (see lifeboat/marker.h) */
+	if (!r->marker && (e = lb_marker_start(r, NULL, &r->marker)) < 0) {
+		if (e != -EROFS && e != -EACCES && e != -EPERM)
+			return e;
+		lb_log(LB_LOG_WARN, "%s; a prune running now could remove data this run reads", lb_errmsg());
+		lb_err_clear();
+	}
 	lb_buf_init(&c.buf, LB_INDEX_FILE_MAX);
 	pthread_mutex_lock(&r->lock);
+	if (r->index_loaded)
+		e = index_reset(r);
+	else
+		e = 0;
+	if (e == 0)
+		e = load_plan(r);
+	if (e < 0) {
+		pthread_mutex_unlock(&r->lock);
+		lb_buf_release(&c.buf);
+		return e;
+	}
 	/* size the array once: 48 bytes per entry on disk and in memory */
 	if ((e = r->be->ops->list(r->be, LB_KIND_INDEX, sum_size_cb, &total)) == 0)
 		e = lb_index_reserve(r->idx, total / LB_TOC_ENTRY_LEN);
@@ -496,36 +583,50 @@ out:
 	return e;
 }
 
+static void loc_to_toc(const uint8_t id[LB_ID_LEN], const struct lb_blob_loc *loc, struct lb_toc_entry *te)
+{
+	memcpy(te->id, id, LB_ID_LEN);
+	te->type = loc->type;
+	te->offset = loc->offset;
+	te->stored_len = loc->stored_len;
+	te->raw_len = loc->raw_len;
+	te->flags = loc->stored_len < loc->raw_len ? LB_BLOB_FLAG_ZSTD : 0;
+}
+
 int lb_repo_read_blob(struct lb_repo *r, const uint8_t id[LB_ID_LEN], int type, struct lb_buf *out)
 {
 	struct lb_blob_loc loc;
 	struct lb_toc_entry te;
 	char idhex[65], packhex[65];
-	const uint8_t *pid;
-	int found, e;
+	uint8_t pid[LB_ID_LEN];
+	bool found, condemned = false, have_pid = false;
+	int e;
 
 	lb_hex(idhex, id, LB_ID_LEN);
 	pthread_mutex_lock(&r->lock);
 	found = lb_index_lookup(r->idx, id, &loc);
-	pid = found ? lb_index_pack_id(r->idx, loc.pack) : NULL;
-	if (pid)
-		lb_hex(packhex, pid, LB_ID_LEN);
+	if (!found && r->cidx && lb_index_lookup(r->cidx, id, &loc)) {
+		/* only in a pack prune condemned: readable until the sweep */
+		found = condemned = true;
+	}
+	if (found) {
+		const uint8_t *p = lb_index_pack_id(condemned ? r->cidx : r->idx, loc.pack);
+
+		if ((have_pid = p != NULL))
+			memcpy(pid, p, LB_ID_LEN);
+	}
 	pthread_mutex_unlock(&r->lock);
-	if (!found || !pid)
+	if (!found || !have_pid)
 		return lb_err(-LB_E_NOTFOUND, "blob %s: in no index file and no pack (missing from the repository)",
 			      idhex);
 	if (type && loc.type != type)
 		return lb_err(-LB_E_CORRUPT, "blob %s: is a %s blob, expected a %s blob", idhex,
 			      loc.type == LB_BLOB_TREE ? "tree" : "data", type == LB_BLOB_TREE ? "tree" : "data");
-	memcpy(te.id, id, LB_ID_LEN);
-	te.type = loc.type;
-	te.offset = loc.offset;
-	te.stored_len = loc.stored_len;
-	te.raw_len = loc.raw_len;
-	te.flags = loc.stored_len < loc.raw_len ? LB_BLOB_FLAG_ZSTD : 0;
-	e = read_blob_in(r, loc.pack, packhex, &te, out);
+	loc_to_toc(id, &loc, &te);
+	lb_hex(packhex, pid, LB_ID_LEN);
+	e = condemned ? lb_repo_read_blob_at(r, pid, &te, out) : read_blob_in(r, loc.pack, packhex, &te, out);
 	if (e < 0 && e != -ENOMEM)
-		lb_err_wrap(e, "pack %s: blob %s", packhex, idhex);
+		lb_err_wrap(e, "pack %s%s: blob %s", packhex, condemned ? " (condemned by prune)" : "", idhex);
 	return e;
 }
 

@@ -25,6 +25,7 @@
 #define LB_MAGIC_INDEX "LBIX"
 #define LB_MAGIC_SNAPSHOT "LBSN"
 #define LB_MAGIC_VERDICT "LBVD"
+#define LB_MAGIC_LOCK "LBLK"          /* run markers and the prune plan in locks/ */
 #define LB_ENVELOPE_VERSION 1
 
 #define LB_DEFAULT_CHUNK_MIN (16u << 10)
@@ -74,7 +75,13 @@ struct lb_repo {
 	bool index_loaded;
 	struct lb_index_pack *orphans; /* adopted packs no index file lists yet */
 	size_t norphans;
+	struct lb_index *cidx;     /* blobs in packs a prune plan condemned: still
+				    * readable, never deduplicated against */
+	struct lb_marker *marker;  /* announces this run while the index is loaded */
 };
+
+/* True when a prune plan condemned the pack (index loaded). */
+bool lb_repo_pack_condemned(struct lb_repo *r, const uint8_t pack_id[LB_ID_LEN]);
 
 /* Parses the plain JSON config (fuzzed; see tests/fuzz). */
 int lb_config_parse(const uint8_t *data, size_t n, struct lb_repo_config *c);
@@ -124,7 +131,8 @@ int lb_index_file_decode(const uint8_t *p, size_t n, lb_index_file_fn fn, void *
 /* Adds a pack's entries to the in-memory index (locks r->lock). */
 int lb_repo_index_add_pack(struct lb_repo *r, const uint8_t pack_id[LB_ID_LEN],
 			   const struct lb_toc_entry *e, uint32_t count);
-/* Writes an index file for packs. */
-int lb_repo_write_index(struct lb_repo *r, const struct lb_index_pack *packs, size_t npacks);
+/* Writes an index file for packs (nothing when npacks is 0); its name
+ * goes to name_out when not NULL. */
+int lb_repo_write_index(struct lb_repo *r, const struct lb_index_pack *packs, size_t npacks, char name_out[65]);
 
 #endif

@@ -7,7 +7,8 @@
  * (twice, so manifests name a parent), then dumps what lifeboat itself
  * wrote: configs, key files, sealed and plain index files and manifests,
  * plain tree blobs, whole packs (as stored, and decrypted for the
- * targets' reseal mode) and their headers and tables.
+ * targets' reseal mode) and their headers and tables; and the prune plan
+ * a prune leaves pending after a snapshot was forgotten.
  *
  * Seeds are named seed-*; regenerating replaces exactly those and leaves
  * the hand-made and crash inputs alone.  Packs are random (salts, nonces),
@@ -18,8 +19,12 @@
 #include <sys/xattr.h>
 
 #include "lifeboat/backup.h"
+#include "lifeboat/forget.h"
+#include "lifeboat/prune.h"
 #include "lifeboat/repo.h"
+#include "lifeboat/snapshot.h"
 #include "lifeboat/tree.h"
+#include "store/plan.h"
 #include "fuzz_repo.h"
 
 static const char *out_dir;
@@ -300,10 +305,64 @@ static void reader_seeds(void)
 	seed("reader", "prog", -1, prog2, sizeof prog2);
 }
 
+/* Prune plans (fuzz_plan): the one a real prune writes and leaves pending
+ * (grace period) after the newer of two snapshots was forgotten, as
+ * lb_plan_read gets it; then that plan re-encoded without its packs, and
+ * one with nothing in it. */
+static void plan_seeds(const char *tmp, const char *src)
+{
+	struct lb_prune_opts po = { .repack_pct = 1, .grace_s = 86400 };
+	struct lb_prune_stats st;
+	struct lb_prune_plan plan;
+	struct lb_snapshot **v;
+	struct lb_repo *r;
+	struct lb_buf b;
+	char p[PATH_MAX], name[PATH_MAX];
+	size_t n;
+
+	pathf(p, "%s/repo-plan", tmp);
+	if (fuzz_repo_create(p, 0, &r) < 0)
+		DIE("repository");
+	backup(r, src, "first");
+	pathf(name, "%s/sub/forgotten", src);
+	put(name, "only in the forgotten snapshot\n", 31);
+	backup(r, src, "second");
+	unlink(name);
+	if (lb_snapshot_list(r, &v, &n) < 0 || n != 2)
+		DIE("snapshots");
+	if (lb_forget_snapshot(r, v[1]->id) < 0) /* oldest first: v[1] is "second" */
+		DIE("forget");
+	lb_snapshot_list_free(v, n);
+	memset(&st, 0, sizeof st);
+	if (lb_prune_run(r, &po, &st) < 0 || !st.plan_pending)
+		DIE("prune (no plan left pending)");
+	lb_buf_init(&b, LB_INDEX_FILE_MAX);
+	if (lb_repo_get_sealed(r, LB_KIND_LOCK, LB_PLAN_NAME, &b) < 0 || lb_plan_decode(b.data, b.len, &plan) < 0)
+		DIE("plan");
+	seed("plan", "plan", -1, b.data, b.len);
+	lb_buf_release(&b);
+	for (size_t i = 0; i < plan.npacks; i++)
+		free(plan.packs[i].entries);
+	plan.npacks = 0;
+	lb_buf_init(&b, LB_INDEX_FILE_MAX);
+	if (lb_plan_encode(&plan, &b) < 0)
+		DIE("plan without packs");
+	seed("plan", "nopacks", -1, b.data, b.len);
+	lb_buf_release(&b);
+	lb_plan_release(&plan);
+	memset(&plan, 0, sizeof plan);
+	lb_buf_init(&b, LB_INDEX_FILE_MAX);
+	if (lb_plan_encode(&plan, &b) < 0)
+		DIE("empty plan");
+	seed("plan", "empty", -1, b.data, b.len);
+	lb_buf_release(&b);
+	lb_repo_close(r);
+}
+
 static void clear_seeds(void)
 {
 	static const char *const targets[] = { "tree", "index", "packfmt", "snapshot", "config", "keyfile",
-						"reader", "envelope", "repopack" };
+						"reader", "envelope", "repopack", "plan" };
 	char p[PATH_MAX];
 
 	for (size_t i = 0; i < LB_ARRAY_SIZE(targets); i++) {
@@ -382,6 +441,7 @@ int main(int argc, char **argv)
 		lb_buf_release(&b);
 	}
 	reader_seeds();
+	plan_seeds(tmp, src);
 	fuzz_rm_rf(tmp);
 	printf("mkseeds: seeds written to %s\n", out_dir);
 	return 0;
