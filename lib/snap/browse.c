@@ -163,3 +163,41 @@ int lb_browse_walk(struct lb_repo *r, const uint8_t root[32], const char *path, 
 	lb_buf_release(&p);
 	return e;
 }
+
+int lb_browse_find(struct lb_repo *r, const uint8_t root[32], const char *path, struct lb_node *out)
+{
+	uint8_t cur[32];
+	const char *p = path;
+	int e;
+
+	while (*p == '/')
+		p++;
+	if (!*p)
+		return lb_browse_lookup(r, root, "/", out);
+	memset(out, 0, sizeof *out);
+	memcpy(cur, root, 32);
+	for (;;) {
+		size_t len = strcspn(p, "/");
+		const struct lb_node *n;
+		struct lb_tree t;
+		const char *next = p + len;
+
+		while (*next == '/')
+			next++;
+		if ((e = lb_browse_load_tree(r, cur, &t)) < 0)
+			return lb_err_wrap(e, "%s", path);
+		n = lb_tree_find(&t, (const uint8_t *)p, len);
+		if (!n || (*next && n->type != LB_NODE_DIR)) {
+			lb_tree_release(&t);
+			return 1;
+		}
+		if (!*next) {
+			e = lb_node_copy(out, n);
+			lb_tree_release(&t);
+			return e;
+		}
+		memcpy(cur, n->subtree, 32);
+		lb_tree_release(&t);
+		p = next;
+	}
+}

@@ -30,4 +30,9 @@ int lb_browse_walk(struct lb_repo *r, const uint8_t root[32], const char *path, 
 
 int lb_node_copy(struct lb_node *dst, const struct lb_node *src);
 
+/* Like lb_browse_lookup(), but a path that is not there (no such name, or a
+ * non-directory on the way) returns 1 with no message, so that callers can
+ * tell it from a tree that cannot be read (a negative code). */
+int lb_browse_find(struct lb_repo *r, const uint8_t root[32], const char *path, struct lb_node *out);
+
 #endif
