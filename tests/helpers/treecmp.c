@@ -6,7 +6,16 @@
  *
  *   --no-atime       do not compare access times
  *   --no-dir-times   do not compare directory times (for trees the test
- *                    itself modifies while comparing) */
+ *                    itself modifies while comparing)
+ *   --mtime-sec      compare mtimes to the second (formats without ns:
+ *                    ustar, zip)
+ *   --no-xattrs      do not compare xattrs and ACLs (formats without them)
+ *   --no-holes       do not compare hole maps (formats without sparse files)
+ *   --no-hardlinks   do not compare link counts and hard-link groups
+ *                    (formats without hard links: zip)
+ *   --ignore NAME    leave out entries named NAME on both sides (entries a
+ *                    format cannot hold at all, which the test checks
+ *                    apart); may be repeated */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -19,7 +28,9 @@
 #include <sys/stat.h>
 #include <sys/xattr.h>
 
-static bool no_atime, no_dir_times;
+static bool no_atime, no_dir_times, mtime_sec, no_xattrs, no_holes, no_hardlinks;
+static const char *ignored[64];
+static size_t nignored;
 static int ndiff;
 
 struct link { ino_t a, b; };
@@ -163,7 +174,8 @@ static void cmp_content(const char *path, int da, int db, const char *name, off_
 			break;
 		off += ka;
 	}
-	cmp_holes(path, fa, fb, size);
+	if (!no_holes)
+		cmp_holes(path, fa, fb, size);
 out:
 	if (fa >= 0)
 		close(fa);
@@ -210,20 +222,21 @@ static void cmp_entry(int da, int db, const char *name, char *path, size_t plen)
 	if (a.st_uid != b.st_uid || a.st_gid != b.st_gid)
 		diff(path, "owner %u:%u vs %u:%u", a.st_uid, a.st_gid, b.st_uid, b.st_gid);
 	if (!(S_ISDIR(a.st_mode) && no_dir_times)) {
-		if (a.st_mtim.tv_sec != b.st_mtim.tv_sec || a.st_mtim.tv_nsec != b.st_mtim.tv_nsec)
+		if (a.st_mtim.tv_sec != b.st_mtim.tv_sec || (!mtime_sec && a.st_mtim.tv_nsec != b.st_mtim.tv_nsec))
 			diff(path, "mtime %lld.%09ld vs %lld.%09ld", (long long)a.st_mtim.tv_sec, a.st_mtim.tv_nsec,
 			     (long long)b.st_mtim.tv_sec, b.st_mtim.tv_nsec);
 		if (!no_atime && (a.st_atim.tv_sec != b.st_atim.tv_sec || a.st_atim.tv_nsec != b.st_atim.tv_nsec))
 			diff(path, "atime %lld.%09ld vs %lld.%09ld", (long long)a.st_atim.tv_sec, a.st_atim.tv_nsec,
 			     (long long)b.st_atim.tv_sec, b.st_atim.tv_nsec);
 	}
-	cmp_xattrs(path, da, db, name);
+	if (!no_xattrs)
+		cmp_xattrs(path, da, db, name);
 	if (S_ISREG(a.st_mode)) {
 		if (a.st_size != b.st_size)
 			diff(path, "size %lld vs %lld", (long long)a.st_size, (long long)b.st_size);
 		else
 			cmp_content(path, da, db, name, a.st_size);
-		if (a.st_nlink > 1 || b.st_nlink > 1) {
+		if (!no_hardlinks && (a.st_nlink > 1 || b.st_nlink > 1)) {
 			if (a.st_nlink != b.st_nlink)
 				diff(path, "link count %lu vs %lu", (unsigned long)a.st_nlink, (unsigned long)b.st_nlink);
 			cmp_link_group(path, &a, &b);
@@ -255,6 +268,14 @@ out:
 	path[plen] = 0;
 }
 
+static bool is_ignored(const char *name)
+{
+	for (size_t i = 0; i < nignored; i++)
+		if (!strcmp(ignored[i], name))
+			return true;
+	return false;
+}
+
 static void cmp_dir(int da, int db, char *path, size_t plen)
 {
 	size_t na, nb, i = 0, j = 0;
@@ -263,6 +284,15 @@ static void cmp_dir(int da, int db, char *path, size_t plen)
 	while (i < na || j < nb) {
 		int c = i >= na ? 1 : j >= nb ? -1 : strcmp(a[i], b[j]);
 
+		if (c <= 0 && i < na && is_ignored(a[i])) {
+			i++;
+			j += c == 0;
+			continue;
+		}
+		if (c > 0 && is_ignored(b[j])) {
+			j++;
+			continue;
+		}
 		if (c < 0) {
 			path[plen] = 0;
 			diff(path, "entry '%s' missing from the restored tree", a[i++]);
@@ -293,13 +323,24 @@ int main(int argc, char **argv)
 			no_atime = true;
 		else if (!strcmp(argv[i], "--no-dir-times"))
 			no_dir_times = true;
+		else if (!strcmp(argv[i], "--mtime-sec"))
+			mtime_sec = true;
+		else if (!strcmp(argv[i], "--no-xattrs"))
+			no_xattrs = true;
+		else if (!strcmp(argv[i], "--no-holes"))
+			no_holes = true;
+		else if (!strcmp(argv[i], "--no-hardlinks"))
+			no_hardlinks = true;
+		else if (!strcmp(argv[i], "--ignore") && i + 1 < argc && nignored < 64)
+			ignored[nignored++] = argv[++i];
 		else {
 			fprintf(stderr, "treecmp: unknown option %s\n", argv[i]);
 			return 2;
 		}
 	}
 	if (argc - i != 2) {
-		fprintf(stderr, "usage: treecmp [--no-atime] [--no-dir-times] SRC DST\n");
+		fprintf(stderr, "usage: treecmp [--no-atime] [--no-dir-times] [--mtime-sec] [--no-xattrs] [--no-holes]\n"
+				"               [--no-hardlinks] [--ignore NAME]... SRC DST\n");
 		return 2;
 	}
 	da = open(argv[i], O_RDONLY | O_DIRECTORY | O_NOATIME);
