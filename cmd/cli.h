@@ -21,6 +21,7 @@ enum { EXIT_OK = 0, EXIT_ERROR = 1, EXIT_USAGE = 1, EXIT_WARNINGS = 3 };
 struct cli {
 	const char *repo;
 	const char *password_file;
+	const char *config;     /* --config FILE (NULL: LB_CONF_DEFAULT_PATH when a command needs it) */
 	const char *command;
 	bool json;
 	int verbosity;  /* -q: -1, default 0, -v: 1, -vv: 2 */
@@ -29,11 +30,14 @@ struct cli {
 
 extern struct cli g_cli;
 
+enum { CLI_OPT_CONFIG = 1002 };
+
 /* Options every command accepts, after the command name too. */
 #define CLI_GLOBAL_LONGOPTS                                                  \
 	{ "repo", required_argument, NULL, 'r' },                            \
 	{ "password-file", required_argument, NULL, 1000 },                  \
 	{ "json", no_argument, NULL, 1001 },                                 \
+	{ "config", required_argument, NULL, CLI_OPT_CONFIG },               \
 	{ "quiet", no_argument, NULL, 'q' },                                 \
 	{ "verbose", no_argument, NULL, 'v' },                               \
 	{ "help", no_argument, NULL, 'h' }
@@ -47,6 +51,16 @@ void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Reports the library's current message and returns EXIT_ERROR. */
 int cli_fail(int code);
+/* The message of the last cli_error()/cli_fail() ("" if none): what a post
+ * hook gets as LIFEBOAT_ERROR. */
+const char *cli_last_error(void);
+/* While f is set, every line lifeboat prints on stderr (errors, warnings,
+ * hook output, watchdog reports) is copied into it too (NULL: stop). */
+void cli_log_copy(FILE *f);
+/* Prints a line on stderr as it is, and copies it like the messages above. */
+void cli_stderr_line(const char *line);
+/* Only copies it. */
+void cli_log_line(const char *line);
 void cli_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Opens the repository (-r / LIFEBOAT_REPO), asking for the password only
@@ -76,6 +90,9 @@ struct cli_watchdog;
 struct cli_watchdog *cli_watchdog_start(struct lb_progress *p, long stall_s, long timeout_s, const char *what);
 void cli_watchdog_stop(struct cli_watchdog *w);
 bool cli_watchdog_fired(struct cli_watchdog *w);
+/* Called by the watchdog just before it exits a process stuck in the
+ * kernel (the post hooks must still run); NULL: none. */
+void cli_on_hard_exit(void (*fn)(void *ctx), void *ctx);
 
 /* SIGINT/SIGTERM/SIGHUP set p->cancel; a second signal exits at once. */
 void cli_signals_cancel(struct lb_progress *p);
@@ -85,11 +102,24 @@ int cmd_init(int argc, char **argv);
 int cmd_backup(int argc, char **argv);
 int cmd_snapshots(int argc, char **argv);
 int cmd_ls(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
+int cmd_find(int argc, char **argv);
+int cmd_mount(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_import(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+int cmd_forget(int argc, char **argv);
+int cmd_prune(int argc, char **argv);
 int cmd_cat(int argc, char **argv);
 int cmd_key(int argc, char **argv);
 int cmd_mysql(int argc, char **argv);
+int cmd_mail(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
+/* backup --image / restore --image (cmd/cmd_image.c): cmd_backup() and
+ * cmd_restore() hand over when cmd_image_requested() finds --image in argv. */
+bool cmd_image_requested(int argc, char **argv);
+int cmd_backup_image(int argc, char **argv);
+int cmd_restore_image(int argc, char **argv);
 
 #endif

@@ -32,6 +32,8 @@ int cmd_restore(int argc, char **argv)
 	size_t nincl = 0;
 	int c, e, ret = EXIT_ERROR;
 
+	if (cmd_image_requested(argc, argv)) /* --image SNAPSHOT --target DEVICE: cmd/cmd_image.c */
+		return cmd_restore_image(argc, argv);
 	lb_progress_init(&pg);
 	while ((c = getopt_long(argc, argv, CLI_GLOBAL_SHORTOPTS "t:i:w:", longopts, NULL)) != -1) {
 		if (cli_global_opt(c, optarg))

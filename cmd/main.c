@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "lifeboat/marker.h"
 #include "lifeboat/version.h"
 
 static const struct command {
@@ -17,17 +18,25 @@ static const struct command {
 	{ "backup", cmd_backup, "back up files into a new snapshot" },
 	{ "snapshots", cmd_snapshots, "list snapshots" },
 	{ "ls", cmd_ls, "list the files of a snapshot" },
+	{ "diff", cmd_diff, "what changed between two snapshots" },
+	{ "find", cmd_find, "find files across snapshots: which had them, which versions" },
+	{ "mount", cmd_mount, "browse every snapshot read-only through FUSE" },
 	{ "restore", cmd_restore, "restore a snapshot or part of one" },
+	{ "export", cmd_export, "stream a snapshot or part of one as a pax, tar or zip archive" },
+	{ "import", cmd_import, "turn a tar, zip or cpio archive into a snapshot" },
 	{ "check", cmd_check, "verify the repository" },
+	{ "forget", cmd_forget, "forget snapshots by a keep policy (--prune frees their space)" },
+	{ "prune", cmd_prune, "free the space forgotten snapshots held; safe while backups run" },
 	{ "cat", cmd_cat, "print a repository object (config, snapshot, tree)" },
 	{ "key", cmd_key, "manage the repository password (key passwd)" },
 	{ "mysql", cmd_mysql, "MySQL/MariaDB: restore a dump (or one table), archive binlogs" },
+	{ "mail", cmd_mail, "mail spools: list mailboxes, restore one mailbox" },
 	{ "verify", cmd_verify, "restore drill: prove a MySQL backup restores" },
 };
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: lifeboat [-r REPO] [--password-file FILE] [--json] [-q|-v] COMMAND [ARGS]\n\n"
+	fprintf(f, "usage: lifeboat [-r REPO] [--password-file FILE] [--config FILE] [--json] [-q|-v] COMMAND [ARGS]\n\n"
 		   "commands:\n");
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
 		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
@@ -85,6 +94,8 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
 		if (strcmp(argv[first], commands[i].name) == 0) {
 			g_cli.command = commands[i].name;
+			/* how this run names itself in the repository's locks/ */
+			lb_marker_set_purpose(commands[i].name);
 			optind = 0; /* GNU getopt: start afresh on the command's argv */
 			opterr = 1;
 			return commands[i].run(argc - first, argv + first);
