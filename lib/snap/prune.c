@@ -594,6 +594,9 @@ static void on_commit(const uint8_t id[LB_ID_LEN], const struct lb_toc_entry *e,
 	pthread_mutex_unlock(&c->mu);
 }
 
+/* How much of a pack being repacked is read at once. */
+#define REPACK_WINDOW (2u << 20)
+
 /* Moves the live blobs of one pack into the packer. */
 static int repack_one(struct pctx *c, struct lb_packer *pk, uint32_t num, const struct lb_toc_entry *ents,
 		      const uint8_t *used, size_t n)
@@ -604,7 +607,8 @@ static int repack_one(struct pctx *c, struct lb_packer *pk, uint32_t num, const 
 	struct lb_aead *aead = NULL;
 	struct lb_buf out;
 	char name[65], bid[65];
-	uint64_t size;
+	uint64_t size, wstart = 0, wlen = 0;
+	size_t wcap = 0;
 	int e;
 
 	lb_buf_init(&out, LB_BLOB_MAX);
@@ -624,12 +628,7 @@ static int repack_one(struct pctx *c, struct lb_packer *pk, uint32_t num, const 
 		e = lb_err(-LB_E_CORRUPT, "pack %s: implausible size %llu", name, (unsigned long long)size);
 		goto out;
 	}
-	if (!(data = malloc(size ? size : 1))) {
-		e = -ENOMEM;
-		goto out;
-	}
-	if ((e = r->be->ops->read_at(r->be, LB_KIND_PACK, name, 0, data, size)) < 0 ||
-	    (e = lb_aead_new(r->cfg.enc, key, &aead)) < 0)
+	if ((e = lb_aead_new(r->cfg.enc, key, &aead)) < 0)
 		goto out;
 	for (size_t k = 0; k < n; k++) {
 		const struct lb_toc_entry *te = &ents[ord[k]];
@@ -642,7 +641,29 @@ static int repack_one(struct pctx *c, struct lb_packer *pk, uint32_t num, const 
 			e = lb_err(-LB_E_CORRUPT, "pack %s: blob %s lies beyond the end of the pack", name, bid);
 			goto out;
 		}
-		e = lb_repo_open_blob_with(r, aead, te->offset, data + te->offset, reclen, te, &out);
+		/* The pack is read in windows of REPACK_WINDOW (or one blob, if
+		 * larger), in offset order: a pack is never held whole. */
+		if (te->offset < wstart || te->offset + reclen > wstart + wlen) {
+			uint64_t want = reclen > REPACK_WINDOW ? reclen : REPACK_WINDOW;
+
+			if (want > size - te->offset)
+				want = size - te->offset;
+			if (want > wcap) {
+				uint8_t *nd = realloc(data, want);
+
+				if (!nd) {
+					e = -ENOMEM;
+					goto out;
+				}
+				data = nd;
+				wcap = want;
+			}
+			if ((e = r->be->ops->read_at(r->be, LB_KIND_PACK, name, te->offset, data, want)) < 0)
+				goto out;
+			wstart = te->offset;
+			wlen = want;
+		}
+		e = lb_repo_open_blob_with(r, aead, te->offset, data + (te->offset - wstart), reclen, te, &out);
 		if (e == 0)
 			e = lb_packer_put_move(pk, (enum lb_blob_type)te->type, te->id, out.data, out.len);
 		if (e < 0) {
