@@ -18,7 +18,7 @@ case $CC in cc|gcc|*/gcc|gcc-*) CC=clang ;; esac # libFuzzer needs clang
 SAN=${FUZZ_SANITIZE:-address,undefined}
 OUT=${FUZZ_OUT:-build/fuzz}
 EXTRA=${FUZZ_CFLAGS:-}
-PKGS="libzstd openssl jansson inih"
+PKGS="libzstd openssl jansson inih libmariadb libarchive zlib fuse3"
 
 if ! command -v "$CC" >/dev/null 2>&1; then
 	echo "build-libfuzzer: $CC not found (apt-get install clang libclang-rt-14-dev)" >&2
@@ -30,7 +30,7 @@ CFLAGS="-std=gnu11 -O1 -g -fno-omit-frame-pointer -fno-sanitize-recover=all \
 	-D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -pthread -Ilib/include -Ilib \
 	$(pkg-config --cflags $PKGS) $EXTRA"
 # shellcheck disable=SC2086
-LIBS="$(pkg-config --libs $PKGS 2>/dev/null || echo -lzstd -lssl -lcrypto -ljansson -linih) -lpthread"
+LIBS="$(pkg-config --libs $PKGS 2>/dev/null || echo -lzstd -lssl -lcrypto -ljansson -linih -lmariadb -larchive -lz -lfuse3) -lpthread"
 
 mkdir -p "$OUT/obj"
 objs=""
