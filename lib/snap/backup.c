@@ -1030,50 +1030,6 @@ out:
 
 /* ---- the paths given on the command line ---- */
 
-/* Lexically normalises path to an absolute path without ".", ".." or
- * repeated slashes. */
-static char *normalise(const char *path)
-{
-	char cwd[4096], *in, *out, *tok, *save = NULL;
-	size_t len = 0;
-
-	if (path[0] == '/') {
-		in = strdup(path);
-	} else {
-		if (!getcwd(cwd, sizeof cwd))
-			return NULL;
-		in = malloc(strlen(cwd) + strlen(path) + 2);
-		if (in)
-			sprintf(in, "%s/%s", cwd, path);
-	}
-	if (!in)
-		return NULL;
-	out = calloc(1, strlen(in) + 2);
-	if (!out) {
-		free(in);
-		return NULL;
-	}
-	for (tok = strtok_r(in, "/", &save); tok; tok = strtok_r(NULL, "/", &save)) {
-		if (!strcmp(tok, "."))
-			continue;
-		if (!strcmp(tok, "..")) {
-			while (len > 0 && out[len - 1] != '/')
-				len--;
-			if (len > 0)
-				len--;
-			out[len] = 0;
-			continue;
-		}
-		out[len++] = '/';
-		strcpy(out + len, tok);
-		len += strlen(tok);
-	}
-	if (len == 0)
-		strcpy(out, "/");
-	free(in);
-	return out;
-}
-
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char * const *)a, *(char * const *)b);
@@ -1273,7 +1229,7 @@ static int env_map_path(struct lb_source_env *env, const char *path, const char 
 	if (!p)
 		return -ENOMEM;
 	c->maps = p;
-	np = normalise(path);
+	np = lb_path_absolute(path);
 	nf = strdup(read_from);
 	if (!np || !nf) {
 		free(np);
@@ -1295,7 +1251,7 @@ static int env_add_scanner(struct lb_source_env *env, const char *root, const st
 	if (!p)
 		return -ENOMEM;
 	c->scanners = p;
-	if (!(c->scanners[c->nscanners].root = normalise(root)))
+	if (!(c->scanners[c->nscanners].root = lb_path_absolute(root)))
 		return -ENOMEM;
 	c->scanners[c->nscanners].ops = ops;
 	c->scanners[c->nscanners].state = state;
@@ -1320,7 +1276,7 @@ static int add_path(char ***paths, size_t *n, const char *p)
 	if (!v)
 		return -ENOMEM;
 	*paths = v;
-	if (!(v[*n] = normalise(p)))
+	if (!(v[*n] = lb_path_absolute(p)))
 		return -ENOMEM;
 	(*n)++;
 	return 0;

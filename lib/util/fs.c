@@ -1,6 +1,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/random.h>
@@ -194,4 +195,46 @@ int lb_mkdir_p1(int dirfd, const char *name, mode_t mode)
 	if (mkdirat(dirfd, name, mode) < 0 && errno != EEXIST)
 		return lb_errno(-errno, "mkdir %s", name);
 	return 0;
+}
+
+char *lb_path_absolute(const char *path)
+{
+	char cwd[4096], *in, *out, *tok, *save = NULL;
+	size_t len = 0;
+
+	if (path[0] == '/') {
+		in = strdup(path);
+	} else {
+		if (!getcwd(cwd, sizeof cwd))
+			return NULL;
+		in = malloc(strlen(cwd) + strlen(path) + 2);
+		if (in)
+			sprintf(in, "%s/%s", cwd, path);
+	}
+	if (!in)
+		return NULL;
+	out = calloc(1, strlen(in) + 2);
+	if (!out) {
+		free(in);
+		return NULL;
+	}
+	for (tok = strtok_r(in, "/", &save); tok; tok = strtok_r(NULL, "/", &save)) {
+		if (!strcmp(tok, "."))
+			continue;
+		if (!strcmp(tok, "..")) {
+			while (len > 0 && out[len - 1] != '/')
+				len--;
+			if (len > 0)
+				len--;
+			out[len] = 0;
+			continue;
+		}
+		out[len++] = '/';
+		strcpy(out + len, tok);
+		len += strlen(tok);
+	}
+	if (len == 0)
+		strcpy(out, "/");
+	free(in);
+	return out;
 }

@@ -114,6 +114,11 @@ int lb_write_atomic(int dirfd, const char *name, const void *data, size_t len, m
 /* Reads a whole file of at most max bytes (larger: -LB_E_CORRUPT). */
 int lb_read_file(int dirfd, const char *name, size_t max, struct lb_buf *out);
 int lb_fsync_dir(int dirfd);
+
+/* path made absolute (against the working directory) and normalised
+ * lexically: no ".", ".." or repeated slashes; "/" at the least.  The
+ * caller frees it; NULL when out of memory or the cwd is unknown. */
+char *lb_path_absolute(const char *path);
 /* mkdir that accepts an existing directory. */
 int lb_mkdir_p1(int dirfd, const char *name, mode_t mode);
 /* Full pread/pwrite/write loops that retry on EINTR and short counts. */
