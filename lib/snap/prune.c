@@ -757,6 +757,8 @@ static int mark(struct pctx *c, int64_t *bound_ns)
 		goto out;
 	}
 	say(c, LB_LOG_INFO, "reading %zu snapshot%s", snaps.n, snaps.n == 1 ? "" : "s");
+	lb_index_free(c->seen); /* a sweep just before this mark left its set */
+	c->seen = NULL;
 	if ((e = lb_index_new(&c->seen)) < 0)
 		goto out;
 	for (size_t i = 0; i < snaps.n; i++)
