@@ -52,13 +52,51 @@ static void on_warn(void *ctx, const char *path, const char *msg)
 
 static void backup_image_usage(FILE *f)
 {
-	fprintf(f, "usage: lifeboat [-r REPO] backup --image DEVICE|FILE [--tag T]... [--host H]\n"
+	fprintf(f, "usage: lifeboat [-r REPO] backup --image DEVICE|FILE|DIR [--tag T]... [--host H]\n"
 		   "         [--allow-mounted] [--timeout DURATION] [--stall-warning DURATION] [--workers N]\n"
 		   "         [--pre-hook CMD]... [--post-hook CMD]... [--hook-timeout DURATION]\n");
 }
 
+static void print_backup_tree(const char *id, const char *source, const struct lb_image_backup_stats *st)
+{
+	if (g_cli.json) {
+		json_t *j = json_pack("{s:s, s:s, s:b, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f}",
+				      "snapshot_id", id, "image", source, "tree", 1, "read_from", st->snapshot_dir,
+				      "files", (json_int_t)st->files, "dirs", (json_int_t)st->dirs, "others",
+				      (json_int_t)st->others, "size", (json_int_t)st->size, "bytes_read",
+				      (json_int_t)st->bytes_read, "blobs_new", (json_int_t)st->blobs_new,
+				      "bytes_new_raw", (json_int_t)st->bytes_new_raw, "bytes_added",
+				      (json_int_t)st->bytes_added, "packs", (json_int_t)st->packs, "warnings",
+				      (json_int_t)st->warnings, "duration_s", (double)st->duration_ns / 1e9);
+		char *s = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
+
+		if (s)
+			printf("%s\n", s);
+		free(s);
+		json_decref(j);
+		return;
+	}
+	if (g_cli.tty && g_cli.verbosity >= 0) {
+		char size[32], added[32];
+
+		cli_human_bytes(size, sizeof size, st->size);
+		cli_human_bytes(added, sizeof added, st->bytes_added);
+		printf("image of %s (read from the btrfs snapshot %s, deleted since): %llu files, %llu directories, "
+		       "%s\n", source, st->snapshot_dir, (unsigned long long)st->files, (unsigned long long)st->dirs,
+		       size);
+		printf("%s added to the repository in %.1f s\n", added, (double)st->duration_ns / 1e9);
+		printf("snapshot ");
+	}
+	if (g_cli.verbosity >= 0 || g_cli.tty)
+		printf("%s\n", id);
+}
+
 static void print_backup(const char *id, const char *source, const struct lb_image_backup_stats *st)
 {
+	if (st->tree) {
+		print_backup_tree(id, source, st);
+		return;
+	}
 	if (g_cli.json) {
 		json_t *j = json_pack("{s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f}",
 				      "snapshot_id", id, "image", source, "block_device", st->block_device,
@@ -231,7 +269,8 @@ int cmd_backup_image(int argc, char **argv)
 	print_backup(id, source, &st);
 	ret = st.warnings ? EXIT_WARNINGS : EXIT_OK;
 	if (st.warnings)
-		cli_warn("snapshot %.12s written, but the image may not be consistent (see above)", id);
+		cli_warn(st.tree ? "snapshot %.12s written, but some entries could not be saved as they were (see above)"
+				 : "snapshot %.12s written, but the image may not be consistent (see above)", id);
 out:
 	cli_watchdog_stop(wd);
 	lb_repo_close(r);
@@ -248,12 +287,52 @@ out:
 
 static void restore_image_usage(FILE *f)
 {
-	fprintf(f, "usage: lifeboat [-r REPO] restore --image SNAPSHOT --target DEVICE|FILE [--no-compare]\n"
+	fprintf(f, "usage: lifeboat [-r REPO] restore --image SNAPSHOT --target DEVICE|FILE|DIR [--no-compare]\n"
 		   "         [--workers N]\n");
+}
+
+static void on_restore_error(void *ctx, const char *path, size_t pathlen, const char *msg)
+{
+	char *esc = cli_escape(path, pathlen);
+
+	(void)ctx;
+	cli_warn("%s: %s", esc ? esc : "?", msg);
+	free(esc);
+}
+
+static void print_restore_tree(const struct lb_snapshot *s, const char *target,
+			       const struct lb_image_restore_stats *st)
+{
+	if (g_cli.json) {
+		json_t *j = json_pack("{s:s, s:s, s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:f}", "snapshot_id", s->id,
+				      "target", target, "tree", 1, "created", st->created, "files",
+				      (json_int_t)st->files, "dirs", (json_int_t)st->dirs, "others",
+				      (json_int_t)st->others, "links", (json_int_t)st->links, "bytes",
+				      (json_int_t)st->size, "errors", (json_int_t)st->errors, "duration_s",
+				      (double)st->duration_ns / 1e9);
+		char *txt = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
+
+		if (txt)
+			printf("%s\n", txt);
+		free(txt);
+		json_decref(j);
+		return;
+	}
+	if (g_cli.tty && g_cli.verbosity >= 0) {
+		char size[32];
+
+		cli_human_bytes(size, sizeof size, st->size);
+		printf("restored image %.12s onto %s in %.1f s: %llu files, %llu directories, %s\n", s->id, target,
+		       (double)st->duration_ns / 1e9, (unsigned long long)st->files, (unsigned long long)st->dirs, size);
+	}
 }
 
 static void print_restore(const struct lb_snapshot *s, const char *target, const struct lb_image_restore_stats *st)
 {
+	if (st->tree) {
+		print_restore_tree(s, target, st);
+		return;
+	}
 	if (g_cli.json) {
 		json_t *j = json_pack("{s:s, s:s, s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f}",
 				      "snapshot_id", s->id, "target", target, "block_device", st->block_device,
@@ -347,6 +426,7 @@ int cmd_restore_image(int argc, char **argv)
 		goto out;
 	}
 	o.progress = &pg;
+	o.error = on_restore_error;
 	cli_signals_cancel(&pg);
 	cp = cli_progress_start(&pg, "restore");
 	e = lb_image_restore(r, s, &o, &st);
@@ -363,6 +443,11 @@ int cmd_restore_image(int argc, char **argv)
 	if (st.block_device && st.target_size > st.size)
 		cli_info("lifeboat: restore: %s is larger than the image; the bytes after the image's %llu were "
 			 "left as they were", o.target, (unsigned long long)st.size);
+	if (st.errors) { /* as restore does: named above, exit 1 */
+		cli_error("%llu entr%s could not be restored (named above)", (unsigned long long)st.errors,
+			  st.errors == 1 ? "y" : "ies");
+		goto out;
+	}
 	ret = EXIT_OK;
 out:
 	lb_snapshot_free(s);

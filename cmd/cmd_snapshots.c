@@ -121,7 +121,8 @@ int cmd_snapshots(int argc, char **argv)
 		printf("%-12.12s  %-19s  %-16s  %-12s  %-18s  ", s->id, t, s->host, tags, proven);
 		if (!s->npaths && json_object_get(json_object_get(s->json, "sources"), "mysql"))
 			printf("(mysql)");
-		if (json_object_get(s->json, "image")) /* backup --image */
+		if (json_object_get(s->json, "image") || /* backup --image DEVICE|FILE, or a whole server */
+		    json_object_get(json_object_get(s->json, "sources"), "image"))
 			printf("(image) ");
 		for (size_t k = 0; k < s->npaths; k++)
 			printf("%s%s", k ? " " : "", s->paths[k]);

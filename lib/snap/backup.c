@@ -1460,11 +1460,13 @@ int lb_backup_run(struct lb_repo *r, const struct lb_backup_opts *o, struct lb_b
 	if (n == 0) {
 		e = empty_tree(&c, tree);
 	} else if (n == 1 && !strcmp(paths[0], "/")) {
-		int dfd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		/* "/" itself may be read from a source's snapshot of it */
+		const char *from = find_map(&c, "/");
+		int dfd = open(from ? from : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		struct stat st;
 
 		if (dfd < 0 || fstat(dfd, &st) < 0) {
-			e = lb_errno(-errno, "/");
+			e = from ? lb_errno(-errno, "/ (read from its snapshot %s)", from) : lb_errno(-errno, "/");
 			if (dfd >= 0)
 				close(dfd);
 			goto out;

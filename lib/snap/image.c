@@ -18,10 +18,20 @@
  * written.  Otherwise the chunk is read from the repository (which
  * authenticates it and checks its id) and written.  A hole is left alone
  * where the target is already zero (or a hole) and zeroed where it is not:
- * a punched hole in a file, BLKZEROOUT on a device. */
+ * a punched hole in a file, BLKZEROOUT on a device.
+ *
+ * A whole-server image (a directory on btrfs) is a file backup with one
+ * source, "image": its prepare() takes a read-only btrfs snapshot of the
+ * subvolume holding the directory and hands the snapshot to the walk, its
+ * cleanup() deletes it.  Its restore is a file restore of the snapshot's
+ * root directory into a staging directory inside the (empty) target, whose
+ * entries are then renamed to the top. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/btrfs.h>
 #include <linux/fs.h>
+#include <linux/magic.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,10 +39,13 @@
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/sysmacros.h>
 
 #include "lifeboat/image.h"
+#include "lifeboat/restore.h"
 #include "lifeboat/snapshot.h"
+#include "lifeboat/source.h"
 #include "lifeboat/version.h"
 #include "snap/meta.h"
 #include "store/packer.h"
@@ -55,49 +68,6 @@ static bool all_zero(const uint8_t *p, size_t n)
 	/* memcmp of a buffer against itself shifted by one byte: the C
 	 * library's vector loop, and it stops at the first non-zero byte */
 	return n == 0 || (p[0] == 0 && (n == 1 || memcmp(p, p + 1, n - 1) == 0));
-}
-
-/* /a/./b//c/../d -> /a/b/d, relative to the working directory. */
-static char *absolute_path(const char *path)
-{
-	char cwd[4096], *in, *out, *tok, *save = NULL;
-	size_t len = 0;
-
-	if (path[0] == '/') {
-		in = strdup(path);
-	} else {
-		if (!getcwd(cwd, sizeof cwd))
-			return NULL;
-		in = malloc(strlen(cwd) + strlen(path) + 2);
-		if (in)
-			sprintf(in, "%s/%s", cwd, path);
-	}
-	if (!in)
-		return NULL;
-	out = calloc(1, strlen(in) + 2);
-	if (!out) {
-		free(in);
-		return NULL;
-	}
-	for (tok = strtok_r(in, "/", &save); tok; tok = strtok_r(NULL, "/", &save)) {
-		if (!strcmp(tok, "."))
-			continue;
-		if (!strcmp(tok, "..")) {
-			while (len > 0 && out[len - 1] != '/')
-				len--;
-			if (len > 0)
-				len--;
-			out[len] = 0;
-			continue;
-		}
-		out[len++] = '/';
-		strcpy(out + len, tok);
-		len += strlen(tok);
-	}
-	if (len == 0)
-		strcpy(out, "/");
-	free(in);
-	return out;
 }
 
 /* ---- backup ---- */
@@ -454,6 +424,265 @@ static int write_manifest(struct ictx *c, const char *host, char *path, int64_t 
 	return e;
 }
 
+
+/* ---- whole-server images: a directory, read from a btrfs snapshot ---- */
+
+#define SNAP_PREFIX ".lifeboat-image-"
+
+struct tsrc {
+	struct lb_repo *r;
+	const char *dir;           /* as given */
+	char abs[4096];            /* realpath of dir */
+	char subvol[4096];         /* the btrfs subvolume root holding it */
+	char rel[4096];            /* dir inside subvol; "" when it is the root */
+	char name[64];             /* the snapshot's name in subvol */
+	char snap[4096];           /* subvol/name */
+	char root[4096];           /* what is read: snap[/rel] */
+	int subfd;                 /* subvol, open */
+	bool made;
+	int64_t created_ns, took_ns;
+	struct lb_source_env *env;
+};
+
+
+/* The btrfs subvolume root (inode 256) holding t->abs, and t->abs's path
+ * inside it. */
+static int find_subvol(struct tsrc *t)
+{
+	char cur[4096];
+	size_t len;
+	struct statfs sf;
+	struct stat st, top;
+
+	if (!realpath(t->dir, t->abs))
+		return lb_errno(-errno, "%s", t->dir);
+	if (stat(t->abs, &top) < 0)
+		return lb_errno(-errno, "%s", t->dir);
+	if (!S_ISDIR(top.st_mode))
+		return lb_err(-ENOTDIR, "%s: not a directory, a block device or a regular file", t->dir);
+	if (statfs(t->abs, &sf) < 0)
+		return lb_errno(-errno, "%s", t->dir);
+	if (sf.f_type != BTRFS_SUPER_MAGIC)
+		return lb_err(-ENOTSUP, "%s is not on btrfs: a whole-server image of a directory is read from a btrfs "
+			      "snapshot; on LVM, image a snapshot of the logical volume instead (backup --image "
+			      "/dev/VG/LV-snapshot, made by a pre hook; docs/RESTORE-SERVER.md)", t->dir);
+	memcpy(cur, t->abs, sizeof cur);
+	for (;;) {
+		char *slash;
+
+		if (stat(cur, &st) < 0)
+			return lb_errno(-errno, "%s", cur);
+		if (st.st_ino == 256 /* BTRFS_FIRST_FREE_OBJECTID: a subvolume's root */)
+			break;
+		if (st.st_dev != top.st_dev || !(slash = strrchr(cur, '/')))
+			return lb_err(-ENOTSUP, "%s: no btrfs subvolume root above it", t->dir);
+		if (slash == cur)
+			slash[1] = 0; /* "/" */
+		else
+			*slash = 0;
+	}
+	/* cur is a prefix of abs: rel is the rest */
+	memcpy(t->subvol, cur, sizeof t->subvol);
+	len = strlen(cur);
+	memcpy(t->rel, t->abs + len + (t->abs[len] == '/'), strlen(t->abs + len + (t->abs[len] == '/')) + 1);
+	return 0;
+}
+
+static int destroy_snapshot(int parentfd, const char *name)
+{
+	struct btrfs_ioctl_vol_args args;
+
+	memset(&args, 0, sizeof args);
+	snprintf(args.name, sizeof args.name, "%s", name);
+	return ioctl(parentfd, BTRFS_IOC_SNAP_DESTROY, &args) < 0 ? -errno : 0;
+}
+
+/* The subvolume, and where the snapshot goes and what of it is read. */
+static int tsrc_paths(struct tsrc *t)
+{
+	char hex[2 * LB_ID_LEN + 1];
+	int e;
+
+	if ((e = find_subvol(t)) < 0)
+		return e;
+	lb_hex(hex, t->r->cfg.id, LB_ID_LEN);
+	snprintf(t->name, sizeof t->name, SNAP_PREFIX "%.12s", hex);
+	if ((size_t)snprintf(t->snap, sizeof t->snap, "%s%s%s", t->subvol, strcmp(t->subvol, "/") ? "/" : "",
+			     t->name) >= sizeof t->snap ||
+	    (size_t)snprintf(t->root, sizeof t->root, "%s%s%s", t->snap, t->rel[0] ? "/" : "", t->rel) >= sizeof t->root)
+		return lb_err(-ENAMETOOLONG, "%s: its path in the snapshot would be too long", t->dir);
+	return 0;
+}
+
+/* A repository inside the imaged directory is in the snapshot too: an
+ * exclude pattern for its copy there (fnmatch-quoted), or NULL. */
+static char *repo_exclude(struct tsrc *t)
+{
+	char repo[4096], *pat, *q;
+	const char *rest;
+	size_t alen = strlen(t->abs);
+
+	if (!realpath(lb_repo_location(t->r), repo))
+		return NULL;
+	if (!strcmp(t->abs, "/"))
+		rest = repo + 1;
+	else if (!strncmp(repo, t->abs, alen) && repo[alen] == '/')
+		rest = repo + alen + 1;
+	else
+		return NULL;
+	pat = malloc(2 * (strlen(t->abs) + strlen(rest)) + 2);
+	if (!pat)
+		return NULL;
+	q = pat;
+	for (const char *p = strcmp(t->abs, "/") ? t->abs : ""; *p; p++) {
+		if (strchr("*?[\\", *p))
+			*q++ = '\\';
+		*q++ = *p;
+	}
+	*q++ = '/';
+	for (const char *p = rest; *p; p++) {
+		if (strchr("*?[\\", *p))
+			*q++ = '\\';
+		*q++ = *p;
+	}
+	*q = 0;
+	return pat;
+}
+
+static int tsrc_prepare(void *state, struct lb_source_env *env)
+{
+	struct tsrc *t = state;
+	struct btrfs_ioctl_vol_args_v2 args;
+	struct stat st;
+	int64_t t0;
+	int e;
+
+	t->env = env;
+	if ((e = tsrc_paths(t)) < 0)
+		return e;
+	t->subfd = open(t->subvol, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (t->subfd < 0)
+		return lb_errno(-errno, "btrfs subvolume %s", t->subvol);
+	/* one left by a run that was killed: a read-only subvolume of ours */
+	if (fstatat(t->subfd, t->name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		uint64_t fl = 0;
+		int fd = S_ISDIR(st.st_mode) && st.st_ino == 256 ?
+			 openat(t->subfd, t->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) : -1;
+
+		if (fd >= 0 && ioctl(fd, BTRFS_IOC_SUBVOL_GETFLAGS, &fl) < 0)
+			fl = 0;
+		if (fd >= 0)
+			close(fd);
+		if (!(fl & BTRFS_SUBVOL_RDONLY))
+			return lb_err(-EEXIST, "%s exists and is not a read-only snapshot lifeboat left: move it away",
+				      t->snap);
+		if ((e = destroy_snapshot(t->subfd, t->name)) < 0)
+			return lb_errno(e, "btrfs: cannot delete %s, left by an earlier run", t->snap);
+		env->warn(env, t->snap, "deleted this snapshot, left by an earlier run that did not finish");
+	} else if (errno != ENOENT) {
+		return lb_errno(-errno, "%s", t->snap);
+	}
+	memset(&args, 0, sizeof args);
+	args.fd = t->subfd;
+	args.flags = BTRFS_SUBVOL_RDONLY;
+	snprintf(args.name, sizeof args.name, "%s", t->name);
+	t0 = lb_mono_ns();
+	t->created_ns = lb_now_ns();
+	if (ioctl(t->subfd, BTRFS_IOC_SNAP_CREATE_V2, &args) < 0)
+		return lb_errno(-errno, "btrfs: cannot snapshot subvolume %s as %s", t->subvol, t->snap);
+	t->took_ns = lb_mono_ns() - t0;
+	t->made = true;
+	lb_log(LB_LOG_INFO, "image: snapshot %s of %s taken in %.3f s", t->snap, t->subvol, (double)t->took_ns / 1e9);
+	/* the directory is read from its snapshot and recorded as itself */
+	return env->map_path(env, t->abs, t->root);
+}
+
+static int tsrc_report(void *state, json_t *sec)
+{
+	struct tsrc *t = state;
+	json_t *fs = json_pack("{s:s, s:o, s:o, s:I, s:f}", "kind", "btrfs", "subvolume",
+			       lb_json_string_bytes(t->subvol), "snapshot", lb_json_string_bytes(t->snap),
+			       "created_ns", (json_int_t)t->created_ns, "took_s", (double)t->took_ns / 1e9);
+
+	if (!fs)
+		return -ENOMEM;
+	json_object_set_new(sec, "kind", json_string("tree"));
+	json_object_set_new(sec, "source", lb_json_string_bytes(t->abs));
+	json_object_set_new(sec, "root", lb_json_string_bytes(t->abs));
+	json_object_set_new(sec, "fs_snapshot", fs);
+	return 0;
+}
+
+static void tsrc_cleanup(void *state)
+{
+	struct tsrc *t = state;
+	int e;
+
+	if (t->made && (e = destroy_snapshot(t->subfd, t->name)) < 0 && t->env) {
+		char msg[256];
+
+		snprintf(msg, sizeof msg, "could not delete this btrfs snapshot (%s): the next image deletes it, or "
+			 "btrfs subvolume delete", strerror(-e));
+		t->env->warn(t->env, t->snap, msg);
+	}
+	t->made = false;
+	if (t->subfd >= 0)
+		close(t->subfd);
+	t->subfd = -1;
+}
+
+static const struct lb_source_ops tsrc_ops = {
+	.name = "image",
+	.prepare = tsrc_prepare,
+	.report = tsrc_report,
+	.cleanup = tsrc_cleanup,
+};
+
+static int image_tree_backup(struct lb_repo *r, const struct lb_image_backup_opts *o,
+			     struct lb_image_backup_stats *st, char id[65])
+{
+	struct tsrc t = { .r = r, .dir = o->source, .subfd = -1 };
+	struct lb_source src = { .ops = &tsrc_ops, .state = &t };
+	struct lb_source *srcs[1] = { &src };
+	struct lb_backup_opts bo = {
+		.tags = o->tags, .ntags = o->ntags, .host = o->host, .one_file_system = true, .workers = o->workers,
+		.sources = srcs, .nsources = 1, .warn = o->warn, .warn_ctx = o->warn_ctx, .progress = o->progress,
+	};
+	struct lb_backup_stats bs;
+	const char *ex[1];
+	char *exrepo;
+	int e;
+
+	/* refusals before the repository is touched */
+	if ((e = tsrc_paths(&t)) < 0)
+		return e;
+	/* the repository's own copy in the snapshot is not backed up */
+	if ((exrepo = repo_exclude(&t))) {
+		ex[0] = exrepo;
+		bo.excludes = ex;
+		bo.nexcludes = 1;
+	}
+	e = lb_backup_run(r, &bo, &bs, id);
+	tsrc_cleanup(&t); /* lb_backup_run() did already, unless prepare never ran */
+	free(exrepo);
+	if (e < 0)
+		return e;
+	st->tree = true;
+	st->size = bs.bytes_total;
+	st->bytes_read = bs.bytes_read;
+	st->files = bs.files_new + bs.files_changed + bs.files_unmodified;
+	st->dirs = bs.dirs;
+	st->others = bs.others;
+	st->blobs_new = bs.blobs_new;
+	st->bytes_new_raw = bs.bytes_new_raw;
+	st->bytes_added = bs.bytes_added;
+	st->packs = bs.packs;
+	st->warnings = bs.warnings;
+	st->duration_ns = bs.duration_ns;
+	snprintf(st->snapshot_dir, sizeof st->snapshot_dir, "%s", t.root);
+	return 0;
+}
+
 int lb_image_backup(struct lb_repo *r, const struct lb_image_backup_opts *o, struct lb_image_backup_stats *st,
 		    char id[65])
 {
@@ -472,6 +701,8 @@ int lb_image_backup(struct lb_repo *r, const struct lb_image_backup_opts *o, str
 	lb_tree_init(&t);
 	if (!o->source || !o->source[0])
 		return lb_err(-EINVAL, "image: no device or file given");
+	if (stat(o->source, &sb) == 0 && S_ISDIR(sb.st_mode))
+		return image_tree_backup(r, o, st, id);
 	if (o->host)
 		snprintf(host, sizeof host, "%s", o->host);
 	else
@@ -510,10 +741,10 @@ int lb_image_backup(struct lb_repo *r, const struct lb_image_backup_opts *o, str
 	} else if (S_ISREG(sb.st_mode)) {
 		st->size = (uint64_t)sb.st_size;
 	} else {
-		e = lb_err(-EINVAL, "%s: not a block device or a regular file", o->source);
+		e = lb_err(-EINVAL, "%s: not a block device, a regular file or a directory on btrfs", o->source);
 		goto out;
 	}
-	if (!(path = absolute_path(o->source))) {
+	if (!(path = lb_path_absolute(o->source))) {
 		e = -ENOMEM;
 		goto out;
 	}
@@ -606,11 +837,33 @@ out:
 int lb_image_info(const struct lb_snapshot *s, struct lb_image_info *info)
 {
 	json_t *img = json_object_get(s->json, "image");
-	json_t *size = json_object_get(img, "size"), *ssz = json_object_get(img, "sector_size");
-	const char *src = json_string_value(json_object_get(img, "source"));
-	const char *kind = json_string_value(json_object_get(img, "kind"));
+	json_t *timg = json_object_get(json_object_get(s->json, "sources"), "image");
+	json_t *size, *ssz;
+	const char *src, *kind;
 
 	memset(info, 0, sizeof *info);
+	if (!json_is_object(img) && json_is_object(timg)) {
+		/* a whole-server image: a file backup of a btrfs snapshot */
+		const char *root = json_string_value(json_object_get(timg, "root"));
+		json_t *stats = json_object_get(s->json, "stats");
+
+		src = json_string_value(json_object_get(timg, "source"));
+		kind = json_string_value(json_object_get(timg, "kind"));
+		if (!kind || strcmp(kind, "tree") || !root || root[0] != '/' || strlen(root) >= sizeof info->root)
+			return lb_err(-LB_E_CORRUPT, "snapshot %.12s: its image section names no valid root directory",
+				      s->id);
+		info->tree = true;
+		snprintf(info->root, sizeof info->root, "%s", root);
+		snprintf(info->source, sizeof info->source, "%s", src ? src : "");
+		size = json_object_get(stats, "bytes_total");
+		if (json_is_integer(size) && json_integer_value(size) >= 0)
+			info->size = (uint64_t)json_integer_value(size);
+		return 0;
+	}
+	size = json_object_get(img, "size");
+	ssz = json_object_get(img, "sector_size");
+	src = json_string_value(json_object_get(img, "source"));
+	kind = json_string_value(json_object_get(img, "kind"));
 	if (!json_is_object(img))
 		return lb_err(-LB_E_NOTFOUND, "snapshot %.12s is not an image (images are made by backup --image)",
 			      s->id);
@@ -782,8 +1035,10 @@ static int restore_data(struct rctx *c, const struct lb_extent *x, uint64_t off,
 		}
 	}
 	/* authenticated, decompressed and checked against its id */
-	if ((e = lb_repo_read_blob(c->r, x->id, LB_BLOB_DATA, blob)) < 0)
-		return e;
+	if ((e = lb_repo_read_blob(c->r, x->id, LB_BLOB_DATA, blob)) < 0) {
+		lb_hex(hex, x->id, LB_ID_LEN);
+		return lb_err_wrap(e, "the image's chunk at offset %llu (blob %.16s)", (unsigned long long)off, hex);
+	}
 	if (blob->len != x->len) {
 		lb_hex(hex, x->id, LB_ID_LEN);
 		return lb_err(-LB_E_CORRUPT, "blob %s: %zu bytes, the image's tree says %llu", hex, blob->len,
@@ -939,6 +1194,227 @@ static int open_target(struct rctx *c, uint64_t size)
 	return 0;
 }
 
+
+/* ---- restore of a whole-server image into an empty directory ---- */
+
+/* Is dir empty but for lost+found?  Fills what with the first other entry. */
+static int dir_empty(int fd, char *what, size_t n)
+{
+	int dup_fd = dup(fd);
+	DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
+	struct dirent *de;
+
+	what[0] = 0;
+	if (!d) {
+		if (dup_fd >= 0)
+			close(dup_fd);
+		return -errno;
+	}
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") || !strcmp(de->d_name, "lost+found"))
+			continue;
+		snprintf(what, n, "%s", de->d_name);
+		break;
+	}
+	closedir(d);
+	return 0;
+}
+
+/* Opens dir/a/b/c (path "/a/b/c") one component at a time, never following
+ * a symbolic link; fills fds[0..ncomp) (fds[0] is a copy of dirfd). */
+static int open_components(int dirfd, const char *path, int *fds, char (*names)[256], size_t max, size_t *ncomp)
+{
+	char buf[4096], *tok, *save = NULL;
+	size_t k = 0;
+
+	snprintf(buf, sizeof buf, "%s", path);
+	fds[k++] = dup(dirfd);
+	if (fds[0] < 0)
+		return -errno;
+	for (tok = strtok_r(buf, "/", &save); tok; tok = strtok_r(NULL, "/", &save)) {
+		if (k >= max || strlen(tok) >= 256 || !strcmp(tok, ".") || !strcmp(tok, "..")) {
+			*ncomp = k;
+			return -EINVAL;
+		}
+		snprintf(names[k], 256, "%s", tok);
+		fds[k] = openat(fds[k - 1], tok, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fds[k] < 0) {
+			*ncomp = k;
+			return -errno;
+		}
+		k++;
+	}
+	*ncomp = k;
+	return 0;
+}
+
+struct terr {
+	const struct lb_image_restore_opts *o;
+	struct lb_image_restore_stats *st;
+};
+
+static void tree_restore_error(void *ctx, const char *path, size_t pathlen, const char *msg)
+{
+	struct terr *te = ctx;
+
+	if (te->o->error)
+		te->o->error(te->o->error_ctx, path, pathlen, msg);
+}
+
+static int image_tree_restore(struct lb_repo *r, const struct lb_snapshot *s, const struct lb_image_info *info,
+			      const struct lb_image_restore_opts *o, struct lb_image_restore_stats *st)
+{
+	const char *target = o->target;
+	char stage[64], other[256], *stagepath = NULL;
+	struct terr te = { .o = o, .st = st };
+	const char *inc[1] = { info->root };
+	struct lb_restore_opts ro = { .includes = inc, .nincludes = 1, .error = tree_restore_error, .error_ctx = &te,
+				      .progress = o->progress, .workers = o->workers };
+	struct lb_restore_stats rs;
+	enum { MAXC = 256 };
+	int fds[MAXC], tfd = -1, e;
+	char (*names)[256] = NULL;
+	size_t nc = 0;
+	struct stat rst;
+	struct timespec ts[2];
+	DIR *d = NULL;
+	struct dirent *de;
+	int64_t t0 = lb_mono_ns();
+
+	st->tree = true;
+	if (mkdir(target, 0755) == 0)
+		st->created = true;
+	else if (errno != EEXIST)
+		return lb_errno(-errno, "target %s", target);
+	tfd = open(target, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (tfd < 0)
+		return lb_errno(errno == ENOTDIR ? -ENOTDIR : -errno, "target %s (a whole-server image is restored "
+				"into an empty directory: the new root file system, mounted)", target);
+	if ((e = dir_empty(tfd, other, sizeof other)) < 0) {
+		e = lb_errno(e, "target %s", target);
+		goto out;
+	}
+	if (other[0]) {
+		e = lb_err(-ENOTEMPTY, "target %s is not empty (it holds %s): a whole-server image is restored onto an "
+			   "empty root; nothing was written", target, other);
+		goto out;
+	}
+	snprintf(stage, sizeof stage, ".lifeboat-restore-%ld", (long)getpid());
+	if (mkdirat(tfd, stage, 0700) < 0) {
+		e = lb_errno(-errno, "%s/%s", target, stage);
+		goto out;
+	}
+	if (asprintf(&stagepath, "%s/%s", target, stage) < 0) {
+		stagepath = NULL;
+		e = -ENOMEM;
+		goto out;
+	}
+	ro.target = stagepath;
+	if ((e = lb_restore_run(r, s, &ro, &rs)) < 0)
+		goto out;
+	st->files = rs.files;
+	st->dirs = rs.dirs;
+	st->others = rs.others;
+	st->links = rs.links;
+	st->errors = rs.errors;
+	st->size = rs.bytes;
+	st->bytes_written = rs.bytes;
+	/* the server's root: its entries to the top of the target */
+	names = calloc(MAXC, sizeof *names);
+	if (!names) {
+		e = -ENOMEM;
+		goto out;
+	}
+	{
+		int sfd = openat(tfd, stage, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+		if (sfd < 0) {
+			e = lb_errno(-errno, "%s", stagepath);
+			goto out;
+		}
+		e = open_components(sfd, info->root, fds, names, MAXC, &nc);
+		close(sfd);
+	}
+	if (e < 0) {
+		e = lb_errno(e, "%s%s: the image's root directory was not restored", stagepath, info->root);
+		goto out;
+	}
+	if (fstat(fds[nc - 1], &rst) < 0) {
+		e = lb_errno(-errno, "%s%s", stagepath, info->root);
+		goto out;
+	}
+	{
+		int dd = dup(fds[nc - 1]);
+
+		d = dd >= 0 ? fdopendir(dd) : NULL;
+		if (!d) {
+			e = lb_errno(-errno, "%s%s", stagepath, info->root);
+			if (dd >= 0)
+				close(dd);
+			goto out;
+		}
+	}
+	while ((errno = 0, de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (renameat2(fds[nc - 1], de->d_name, tfd, de->d_name, RENAME_NOREPLACE) == 0)
+			continue;
+		if (errno == EEXIST && !strcmp(de->d_name, "lost+found") &&
+		    unlinkat(fds[nc - 1], de->d_name, AT_REMOVEDIR) == 0)
+			continue; /* the new file system's own, empty one is kept */
+		e = lb_errno(-errno, "cannot move %s%s/%s to %s/%s", stagepath, info->root, de->d_name, target,
+			     de->d_name);
+		goto out;
+	}
+	if (errno) {
+		e = lb_errno(-errno, "%s%s", stagepath, info->root);
+		goto out;
+	}
+	/* the staging directories, now empty */
+	for (size_t k = nc; k-- > 1;) {
+		close(fds[k]);
+		fds[k] = -1;
+		if (unlinkat(fds[k - 1], names[k], AT_REMOVEDIR) < 0) {
+			e = lb_errno(-errno, "cannot remove the staging directory %s (component %s)", stagepath,
+				     names[k]);
+			goto out;
+		}
+	}
+	if (unlinkat(tfd, stage, AT_REMOVEDIR) < 0) {
+		e = lb_errno(-errno, "cannot remove the staging directory %s", stagepath);
+		goto out;
+	}
+	/* the target is the server's root now: its owner, mode and times */
+	ts[0] = rst.st_atim;
+	ts[1] = rst.st_mtim;
+	if (fchown(tfd, rst.st_uid, rst.st_gid) < 0 || fchmod(tfd, rst.st_mode & 07777) < 0 ||
+	    futimens(tfd, ts) < 0) {
+		e = lb_errno(-errno, "target %s: cannot give it the image root's owner, mode and times", target);
+		goto out;
+	}
+	if (syncfs(tfd) < 0) {
+		e = lb_errno(-errno, "target %s: syncfs", target);
+		goto out;
+	}
+	st->duration_ns = lb_mono_ns() - t0;
+	lb_log(LB_LOG_INFO, "image restore: %s: %llu files, %llu directories, %llu bytes, %llu errors; %.3f s",
+	       target, (unsigned long long)st->files, (unsigned long long)st->dirs, (unsigned long long)st->size,
+	       (unsigned long long)st->errors, (double)st->duration_ns / 1e9);
+	e = 0;
+out:
+	if (d)
+		closedir(d);
+	for (size_t k = 0; k < nc; k++)
+		if (fds[k] >= 0)
+			close(fds[k]);
+	if (e < 0 && stagepath && st->files + st->dirs > 0)
+		lb_err_wrap(e, "%s is incomplete (what was restored is in %s)", target, stagepath);
+	free(names);
+	free(stagepath);
+	close(tfd);
+	return e;
+}
+
 int lb_image_restore(struct lb_repo *r, const struct lb_snapshot *s, const struct lb_image_restore_opts *o,
 		     struct lb_image_restore_stats *st)
 {
@@ -964,6 +1440,10 @@ int lb_image_restore(struct lb_repo *r, const struct lb_snapshot *s, const struc
 		goto out;
 	if (!r->index_loaded && (e = lb_repo_load_index(r, LB_LOAD_ORPHANS)) < 0)
 		goto out;
+	if (info.tree) {
+		e = image_tree_restore(r, s, &info, o, st);
+		goto out;
+	}
 	if ((e = image_node(r, s, &t, &n)) < 0)
 		goto out;
 	if (n->size != info.size) {
@@ -991,6 +1471,11 @@ int lb_image_restore(struct lb_repo *r, const struct lb_snapshot *s, const struc
 			goto out;
 		off += x->len;
 	}
+	if (off != n->size) {
+		e = lb_err(-LB_E_CORRUPT, "snapshot %.12s: the image's extents add up to %llu bytes, its size is %llu",
+			   s->id, (unsigned long long)off, (unsigned long long)n->size);
+		goto out;
+	}
 	/* nothing has been written yet: every refusal comes before this */
 	if ((e = open_target(&c, n->size)) < 0)
 		goto out;
@@ -1015,7 +1500,9 @@ int lb_image_restore(struct lb_repo *r, const struct lb_snapshot *s, const struc
 	if (c.fatal) {
 		e = c.fatal;
 		lb_err_set_text(c.fatal_msg);
-		if (st->bytes_written || st->bytes_zeroed)
+		if (st->created)
+			lb_err_wrap(e, "%s (the new file was removed)", o->target);
+		else if (st->bytes_written || st->bytes_zeroed)
 			lb_err_wrap(e, "%s is incomplete", o->target);
 		goto out;
 	}

@@ -2,8 +2,9 @@
 # Images (backup --image, restore --image): a sparse raw image file; loop
 # devices holding ext4 (dedup between images, restore onto a device, restore
 # of an older image writing only what differs, a target too small refused);
-# and a whole server: a btrfs root snapshotted while it is written, backed up
-# file by file, restored onto an empty file system, and run with chroot.
+# and a whole server: backup --image of a live btrfs root (lifeboat takes the
+# btrfs snapshot itself, while a file is being written), restored onto the
+# empty root of a new file system, and run with chroot.
 # Every loop device and mount is undone at exit, even on failure.
 . "$(dirname "$0")/../lib.sh"
 
@@ -160,56 +161,130 @@ ok "restore --image onto a smaller device fails (exit $rc)" test "$rc" -ne 0
 like "$(cat "$TMP/.lberr")" "67108864 bytes, less than the image's 134217728 bytes" "the error names both sizes"
 is "$(sha256sum <"$C")" "$before" "the smaller device is unchanged"
 
-# ---- a whole server: btrfs root, snapshot while written, file-level backup, chroot ----
+# ---- a whole server: btrfs root, imaged from lifeboat's own btrfs snapshot while written, chroot ----
 for t in mkfs.btrfs btrfs chroot; do
 	if ! command -v $t >/dev/null 2>&1; then
 		skip "$t is missing (btrfs-progs, coreutils): no whole-server test"
 		done_testing; exit
 	fi
 done
+lb -r "$R" backup --image "$TMP"; rc=$?
+is "$rc" 1 "backup --image of a directory that is not on btrfs is refused"
+like "$(cat "$TMP/.lberr")" "is not on btrfs: .*LVM" "and the error says why, and what to do on LVM"
+
 truncate -s 256M "$TMP/srv.img" "$TMP/new.img"
 if ! loopdev S "$TMP/srv.img" || ! loopdev N "$TMP/new.img" || ! mkfs.btrfs -q -f "$S" >/dev/null ||
    ! mnt "$S" "$TMP/srv" || ! mkfs.ext4 -q -F "$N" || ! mnt "$N" "$TMP/newroot"; then
 	fail "could not make the btrfs root and the ext4 target"; done_testing; exit
 fi
+# the server's root: a subvolume, as a Debian installer makes it (@rootfs)
 btrfs -q subvolume create "$TMP/srv/root" >/dev/null
 ROOT=$TMP/srv/root
-mkdir -p "$ROOT/etc" "$ROOT/var/log" "$ROOT/tmp" "$ROOT/root"
+mkdir -p "$ROOT/etc" "$ROOT/var/log" "$ROOT/var/lib" "$ROOT/tmp" "$ROOT/root" "$ROOT/proc" "$ROOT/boot"
 echo testhost >"$ROOT/etc/hostname"
 chmod 1777 "$ROOT/tmp"
+chmod 0750 "$ROOT"
 # a few real binaries and the libraries they load, at their own paths
-for bin in /bin/sh /bin/ls /bin/cat; do
+for bin in /bin/sh /bin/ls /bin/cat /usr/bin/sha256sum; do
 	real=$(readlink -f "$bin")
 	mkdir -p "$ROOT/bin" && cp "$real" "$ROOT/bin/$(basename "$bin")"
 	for lib in $(ldd "$real" | sed -n 's/.*=> \(\/[^ ]*\).*/\1/p; s/^[[:space:]]*\(\/[^ ]*\) .*/\1/p'); do
 		mkdir -p "$ROOT$(dirname "$lib")" && cp -L "$lib" "$ROOT$lib"
 	done
 done
-# a service that keeps writing while the snapshot is taken
+ln -s bin "$ROOT/sbin"
+head -c 3000000 /dev/urandom >"$ROOT/var/lib/data.bin"
+ln "$ROOT/var/lib/data.bin" "$ROOT/var/lib/data.link"
+(cd "$ROOT" && sha256sum var/lib/data.bin etc/hostname) >"$ROOT/root/sums"
+# what is not part of the root file system: a mount (proc, /boot) and a nested subvolume
+mount -t tmpfs -o size=1M tmpfs "$ROOT/boot" && at_exit "umount -l '$ROOT/boot' 2>/dev/null"
+echo "on another file system" >"$ROOT/boot/vmlinuz"
+btrfs -q subvolume create "$ROOT/var/lib/machines" >/dev/null
+echo "in a nested subvolume" >"$ROOT/var/lib/machines/m1"
+# a service that keeps writing while the image is taken
 ( i=0; while :; do echo "line $i" >>"$ROOT/var/log/busy.log"; i=$((i + 1)); done ) &
 writer=$!
 at_exit "kill $writer 2>/dev/null"
 sleep 0.3
-SNAP=$TMP/srv/root-lifeboat
-"$LB" -r "$R" --json backup --pre-hook "btrfs -q subvolume snapshot -r '$ROOT' '$SNAP'" \
-	--post-hook "btrfs -q subvolume delete '$SNAP'" "$SNAP" >"$TMP/.lbout" 2>"$TMP/.lberr"; rc=$?
+lb -r "$R" --json backup --image "$ROOT" --tag server; rc=$?
+sleep 0.2
+still=$(kill -0 $writer 2>/dev/null && echo running)
 kill $writer 2>/dev/null; wait $writer 2>/dev/null
-is "$rc" 0 "file-level backup of a read-only btrfs snapshot, taken by a pre hook while a file is written"
-ok "the post hook deleted the snapshot" test ! -e "$SNAP"
+is "$rc" 0 "backup --image of a live btrfs root: lifeboat snapshots it itself"
+is "$still" running "the service kept running and writing (no downtime)"
 ids=$(jstr snapshot_id)
-# restore into the empty root: the snapshot's directory is bind-mounted on it
-# so that the tree lands at the top (docs/RESTORE-SERVER.md)
-mkdir -p "$TMP/stage$SNAP"
-mount --bind "$TMP/newroot" "$TMP/stage$SNAP" && at_exit "umount -l '$TMP/stage$SNAP' 2>/dev/null"
-ok "restore the server's snapshot onto the new root" "$LB" -r "$R" restore "$ids" --target "$TMP/stage"
-umount "$TMP/stage$SNAP"
-out=$(chroot "$TMP/newroot" /bin/sh -c 'ls /; cat /etc/hostname' 2>&1); rc=$?
-is "$rc" 0 "chroot NEWROOT /bin/sh runs ls and cat"
+snapdir=$(jstr read_from)
+like "$(cat "$TMP/.lbout")" '"tree":true' "it is recorded as a whole-server (file by file) image"
+like "$(jstr read_from)" "^$ROOT/\\.lifeboat-image-[0-9a-f]\\{12\\}\$" "read from a read-only snapshot inside the subvolume"
+ok "the snapshot was deleted afterwards" sh -c "! ls -d '$ROOT'/.lifeboat-image-* 2>/dev/null"
+lb -r "$R" --json snapshots
+like "$(tr -d ' \n' <"$TMP/.lbout")" '"sources":{"image":{.*"kind":"tree","root":"' "the manifest's image section says kind tree"
+like "$(tr -d ' \n' <"$TMP/.lbout")" '"fs_snapshot":{[^}]*"kind":"btrfs"' "and names the btrfs snapshot it was read from"
+lb -r "$R" snapshots
+like "$(cat "$TMP/.lbout")" "(image) $ROOT\$" "snapshots marks a whole-server image and shows the directory imaged"
+lb -r "$R" ls "$ids" "$ROOT/etc/hostname"
+is "$(cat "$TMP/.lbout")" "$ROOT/etc/hostname" "its files are recorded where they are on the server, not in the snapshot"
+lb -r "$R" ls "$ids" "$ROOT"
+ok "and nothing of the snapshot's own path is in it" sh -c "! grep -q lifeboat-image '$TMP/.lbout'"
+
+# a changed server: the next image reads only what changed
+echo "a change" >"$ROOT/etc/motd"
+lb -r "$R" --json backup --image "$ROOT"; rc=$?
+is "$rc" 0 "a second whole-server image"
+read2=$(jnum bytes_read)
+# the log (written to after the first snapshot) and the motd, not the 3 MB of data.bin
+limit=$(($(stat -c %s "$ROOT/var/log/busy.log") + 65536))
+ok "it read only the changed files ($read2 bytes, at most $limit)" test "${read2:-99999999}" -le "$limit"
+ids2=$(jstr snapshot_id)
+
+# not onto a root that holds something
+mkdir -p "$TMP/full" && echo x >"$TMP/full/keep"
+lb -r "$R" restore --image "$ids" --target "$TMP/full"; rc=$?
+is "$rc" 1 "restore --image of a server onto a directory that is not empty is refused"
+like "$(cat "$TMP/.lberr")" "not empty (it holds keep).*nothing was written" "the error names what is there"
+is "$(ls -A "$TMP/full")" "keep" "and nothing was written"
+
+lb -r "$R" --json restore --image "$ids" --target "$TMP/newroot"; rc=$?
+is "$rc" 0 "restore --image of the server onto the empty root of a new file system"
+like "$(cat "$TMP/.lbout")" '"errors":0' "with no errors"
+ok "no staging directory is left" sh -c "! ls -d '$TMP/newroot'/.lifeboat-restore-* 2>/dev/null"
+ok "lost+found of the new file system is kept" test -d "$TMP/newroot/lost+found"
+is "$(stat -c %a "$TMP/newroot")" 750 "the new root has the server root's mode"
+out=$(chroot "$TMP/newroot" /bin/sh -c 'ls /; cat /etc/hostname; cd / && sha256sum -c /root/sums' 2>&1); rc=$?
+is "$rc" 0 "chroot NEWROOT /bin/sh runs ls, cat and sha256sum"
 like "$out" "^testhost$" "the new root has its hostname"
-like "$out" "^bin$" "ls / lists the root"
+like "$out" "^var/lib/data.bin: OK$" "the data's checksum, checked inside the chroot, is right"
+is "$(stat -c %h "$TMP/newroot/var/lib/data.bin")" 2 "hard links are hard links again"
+is "$(readlink "$TMP/newroot/sbin")" bin "symbolic links are kept"
+is "$(ls -A "$TMP/newroot/boot")" "" "another file system mounted in the root (/boot) is not in the image"
+is "$(ls -A "$TMP/newroot/var/lib/machines")" "" "a nested subvolume is an empty directory"
+ok "the motd written after the first image is not in it" test ! -e "$TMP/newroot/etc/motd"
 # the log was snapshotted at an instant: whole lines, in order, none missing
 n=$(wc -l <"$TMP/newroot/var/log/busy.log")
 last=$(tail -n 1 "$TMP/newroot/var/log/busy.log")
 ok "the file being written is consistent ($n lines, the last '$last')" test "$n" -gt 0 -a "$last" = "line $((n - 1))"
+
+# a repository on the imaged file system is not imaged into itself
+R2=$ROOT/srv/backup/repo
+mkdir -p "$ROOT/srv/backup"
+ok "init a repository inside the server's root" "$LB" -r "$R2" init
+lb -r "$R2" --json backup --image "$ROOT"; rc=$?
+is "$rc" 0 "an image into a repository that is on the imaged file system"
+lb -r "$R2" ls "$(jstr snapshot_id)"
+like "$(cat "$TMP/.lbout")" "/srv/backup\$" "the directory holding the repository is in the image"
+ok "the repository's own copy in the snapshot is not" sh -c "! grep -q 'srv/backup/repo' '$TMP/.lbout'"
+rm -rf "$ROOT/srv"
+
+# a snapshot left by a killed run is deleted by the next one
+btrfs -q subvolume snapshot -r "$ROOT" "$snapdir" >/dev/null
+lb -r "$R" --json backup --image "$ROOT"; rc=$?
+is "$rc" 3 "an image after a killed run that left its snapshot: written, with a warning"
+like "$(cat "$TMP/.lberr")" "deleted this snapshot, left by an earlier run" "the warning says the old snapshot was deleted"
+ok "and no snapshot is left behind" sh -c "! ls -d '$ROOT'/.lifeboat-image-* 2>/dev/null"
+mkdir "$snapdir"
+lb -r "$R" backup --image "$ROOT"; rc=$?
+is "$rc" 1 "a directory in the snapshot's place that lifeboat did not make is refused"
+like "$(cat "$TMP/.lberr")" "is not a read-only snapshot lifeboat left" "and the error names it"
+rmdir "$snapdir"
 
 done_testing
