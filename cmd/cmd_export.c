@@ -38,18 +38,35 @@ static void on_warn(void *ctx, const char *path, size_t pathlen, const char *msg
 /* ---- export ---- */
 
 /* The archive goes to a temporary file beside FILE, renamed over it only
- * when complete: a failed export never leaves a plausible-looking archive. */
+ * when complete: a failed export never leaves a plausible-looking archive.
+ * FILE that exists and is no regular file (/dev/null, a FIFO, a tape) is
+ * written to as it is: renaming over it would replace the node. */
 struct outfile {
 	char *final, *tmp;
 	int fd, dirfd;
+	bool direct;          /* writing into FILE itself: a device or a FIFO */
 };
 
 static int outfile_open(struct outfile *of, const char *path)
 {
-	char *d = strdup(path);
+	char *d = NULL;
 	size_t n = strlen(path) + 32;
+	struct stat st;
 
 	of->fd = of->dirfd = -1;
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+		cli_error("%s: is a directory; -o wants the archive's file name", path);
+		return -EISDIR;
+	}
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		of->direct = true;
+		if ((of->fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
+			cli_error("%s: %s", path, strerror(errno));
+			return -errno;
+		}
+		return 0;
+	}
+	d = strdup(path);
 	of->final = strdup(path);
 	of->tmp = malloc(n);
 	if (!d || !of->final || !of->tmp) {
@@ -75,6 +92,16 @@ static int outfile_open(struct outfile *of, const char *path)
 
 static int outfile_commit(struct outfile *of)
 {
+	if (of->direct) {
+		int fd = of->fd;
+
+		of->fd = -1;
+		if (close(fd) < 0) {
+			cli_error("%s: %s", of->final ? of->final : "the output", strerror(errno));
+			return -1;
+		}
+		return 0;
+	}
 	if (fsync(of->fd) < 0 || close(of->fd) < 0) {
 		of->fd = -1;
 		cli_error("%s: %s", of->final, strerror(errno));
@@ -164,18 +191,25 @@ int cmd_export(int argc, char **argv)
 	o.warn = on_warn;
 	o.warn_ctx = &warned;
 	cli_signals_cancel(&pg);
+	/* a reader that goes away (export ... | head) is a write error with a
+	 * message and a clean exit, not a kill that leaves the run marker */
+	signal(SIGPIPE, SIG_IGN);
 	/* the progress line goes to stderr's terminal only when the archive
 	 * goes to a file: never into the archive */
 	cp = out && strcmp(out, "-") ? cli_progress_start(&pg, "export") : NULL;
 	e = lb_export_run(r, s, &o, &st);
 	cli_progress_stop(cp);
 	if (e == -LB_E_CANCELED) {
-		cli_error("interrupted; the archive is incomplete%s", out && strcmp(out, "-") ? " and was removed" : "");
+		cli_error("interrupted; the archive is incomplete%s", of.tmp ? " and was removed" : "");
+		goto out;
+	}
+	if (e == -EPIPE) {
+		cli_error("the reader of the archive closed the pipe before its end: the archive is incomplete");
 		goto out;
 	}
 	if (e < 0) {
 		cli_fail(e);
-		if (!out || !strcmp(out, "-"))
+		if (!of.tmp)
 			cli_error("the archive written so far is incomplete: discard it");
 		goto out;
 	}

@@ -9,6 +9,36 @@
 
 enum { M_TARGET = 3001, M_LOCK_TIMEOUT };
 
+/* Mailbox names are bytes from the spool: on a terminal, control bytes
+ * and invalid UTF-8 are written escaped, never as they are. */
+static void print_name(FILE *f, const char *s)
+{
+	cli_print_escaped(f, s, strlen(s));
+}
+
+/* A manifest key: already escaped where its bytes were not UTF-8 (see
+ * lb_json_string_bytes), but UTF-8 may hold control characters. */
+static void print_key(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			cli_print_escaped(f, s, 1);
+		else
+			fputc(*s, f);
+	}
+}
+
+/* cli_fail() with the message escaped: it quotes the mailbox given. */
+static int fail_escaped(int code)
+{
+	const char *m = lb_errmsg();
+	char *esc = m[0] ? cli_escape(m, strlen(m)) : NULL;
+
+	cli_error("%s", esc ? esc : m[0] ? m : lb_strerror(code));
+	free(esc);
+	return EXIT_ERROR;
+}
+
 static int mail_ls(int argc, char **argv)
 {
 	static const struct option longopts[] = { CLI_GLOBAL_LONGOPTS, { 0 } };
@@ -65,7 +95,9 @@ static int mail_ls(int argc, char **argv)
 				printf(" %6lld new", (long long)json_integer_value(json_object_get(box, "new")));
 			else
 				printf("           ");
-			printf("  %s%s%s\n", key, json_is_true(json_object_get(box, "from_previous")) ? "  (previous copy: was locked)" : "",
+			fputs("  ", stdout);
+			print_key(stdout, key);
+			printf("%s%s\n", json_is_true(json_object_get(box, "from_previous")) ? "  (previous copy: was locked)" : "",
 			       json_is_true(json_object_get(box, "skipped")) ? "  (not saved: was locked)" : "");
 		}
 	}
@@ -126,13 +158,14 @@ static int mail_restore(int argc, char **argv)
 	o.progress = &pg;
 	cli_signals_cancel(&pg);
 	if ((e = lb_mail_restore(r, s, argv[optind + 1], &o, &st)) < 0) {
-		cli_fail(e);
+		fail_escaped(e);
 		goto out;
 	}
 	if (g_cli.json) {
-		json_t *j = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I}", "snapshot_id", s->id, "format", st.format,
-				      "destination", st.dest, "messages", (json_int_t)st.messages, "restored",
-				      (json_int_t)st.restored, "present", (json_int_t)st.present);
+		/* the destination is bytes: escaped as the manifest escapes paths */
+		json_t *j = json_pack("{s:s, s:s, s:o, s:I, s:I, s:I}", "snapshot_id", s->id, "format", st.format,
+				      "destination", lb_json_string_bytes(st.dest), "messages", (json_int_t)st.messages,
+				      "restored", (json_int_t)st.restored, "present", (json_int_t)st.present);
 		char *txt = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 
 		if (txt)
@@ -140,9 +173,11 @@ static int mail_restore(int argc, char **argv)
 		free(txt);
 		json_decref(j);
 	} else if (g_cli.verbosity >= 0) {
-		printf("restored %llu of %llu messages (%llu already there) from %.12s into %s\n",
+		printf("restored %llu of %llu messages (%llu already there) from %.12s into ",
 		       (unsigned long long)st.restored, (unsigned long long)st.messages, (unsigned long long)st.present,
-		       s->id, st.dest);
+		       s->id);
+		print_name(stdout, st.dest);
+		putchar('\n');
 	}
 	ret = EXIT_OK;
 out:
@@ -168,6 +203,11 @@ int cmd_mail(int argc, char **argv)
 		g_cli.command = "mail restore";
 		return mail_restore(argc - 1, argv + 1);
 	}
-	cli_error("unknown subcommand '%s' (ls, restore)", argv[1]);
+	{
+		char *esc = cli_escape(argv[1], strlen(argv[1]));
+
+		cli_error("unknown subcommand '%s' (ls, restore)", esc ? esc : "?");
+		free(esc);
+	}
 	return EXIT_USAGE;
 }

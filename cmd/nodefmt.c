@@ -51,6 +51,20 @@ void nodefmt_json_time(char *out, size_t n, int64_t sec, uint32_t nsec)
 	snprintf(out, n, "%lld.%09u", (long long)sec, nsec);
 }
 
+/* key: the bytes as a JSON string; "<key>_escaped": true beside it when
+ * they had to be escaped, as "path" and "path_escaped" are. */
+static void set_bytes(json_t *j, const char *key, const char *p, size_t len)
+{
+	bool escaped = false;
+	char flag[64];
+
+	json_object_set_new(j, key, nodefmt_json_bytes(p, len, &escaped));
+	if (escaped) {
+		snprintf(flag, sizeof flag, "%s_escaped", key);
+		json_object_set_new(j, flag, json_true());
+	}
+}
+
 json_t *nodefmt_node_json(const struct lb_node *n)
 {
 	json_t *j = json_object();
@@ -64,12 +78,11 @@ json_t *nodefmt_node_json(const struct lb_node *n)
 	json_object_set_new(j, "mode", json_integer(n->mode));
 	json_object_set_new(j, "uid", json_integer(n->uid));
 	json_object_set_new(j, "gid", json_integer(n->gid));
-	json_object_set_new(j, "user", nodefmt_json_bytes(n->user ? n->user : "", n->user ? strlen(n->user) : 0, NULL));
-	json_object_set_new(j, "group",
-			    nodefmt_json_bytes(n->group ? n->group : "", n->group ? strlen(n->group) : 0, NULL));
+	set_bytes(j, "user", n->user ? n->user : "", n->user ? strlen(n->user) : 0);
+	set_bytes(j, "group", n->group ? n->group : "", n->group ? strlen(n->group) : 0);
 	json_object_set_new(j, "mtime", json_string(mt));
 	if (n->type == LB_NODE_SYMLINK)
-		json_object_set_new(j, "target", nodefmt_json_bytes((const char *)n->target, n->targetlen, NULL));
+		set_bytes(j, "target", (const char *)n->target, n->targetlen);
 	if (n->type == LB_NODE_CHR || n->type == LB_NODE_BLK)
 		json_object_set_new(j, "rdev", json_integer((json_int_t)n->rdev));
 	return j;

@@ -53,6 +53,7 @@ struct ectx {
 	struct link *links;         /* open addressing */
 	size_t nlinks, caplinks;
 	int write_errno;            /* the fd's failure, kept for the message */
+	bool discard;               /* failed: what libarchive still writes goes nowhere */
 };
 
 int lb_export_format_parse(const char *name, enum lb_export_format *f)
@@ -76,6 +77,8 @@ static la_ssize_t out_write(struct archive *a, void *ctx, const void *buf, size_
 	const uint8_t *p = buf;
 	size_t left = n;
 
+	if (c->discard)
+		return (la_ssize_t)n;
 	while (left > 0) {
 		ssize_t k = write(c->o->fd, p, left);
 
@@ -453,9 +456,13 @@ int lb_export_run(struct lb_repo *r, const struct lb_snapshot *s, const struct l
 		e = archive_fail(&c, "closing the archive", NULL);
 out:
 	/* after a failure the archive must stay visibly incomplete: no padding
-	 * of the short entry, no end-of-archive blocks */
-	if (c.a && e < 0)
-		archive_write_fail(c.a);
+	 * of the short entry, no end-of-archive blocks.  Closing with the
+	 * output discarded frees what archive_write_fail() would leak (a
+	 * failed archive's filters are never closed) */
+	if (c.a && e < 0) {
+		c.discard = true;
+		archive_write_close(c.a);
+	}
 	if (c.a)
 		archive_write_free(c.a);
 	archive_entry_free(c.ae);

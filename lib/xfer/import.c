@@ -43,6 +43,8 @@
 #define RETRIES_MAX 100           /* ARCHIVE_RETRY in a row before giving up */
 #define LINKMAP_MIN 64u
 #define MSG_PATH_MAX 512          /* bytes of a path quoted in a message */
+#define ZIP_EOCD_LEN 22u          /* zip's end-of-central-directory record without its comment */
+#define ZIP_EOCD_MAX (ZIP_EOCD_LEN + 65535u) /* ... and with the longest comment */
 
 /* ---- the input: a file or a pipe, gzip inflated and checked here ---- */
 
@@ -247,6 +249,7 @@ struct group {
 struct linkent {
 	char *path;               /* NULL: empty slot */
 	size_t group;             /* SIZE_MAX: no longer a member (the name was replaced) */
+	size_t mark;              /* finish_groups: counted (group + 1) or done (SIZE_MAX) */
 };
 
 struct ictx {
@@ -509,6 +512,55 @@ static long clamp_ns(long ns)
 	return ns < 0 || ns >= 1000000000L ? 0 : ns;
 }
 
+/* Why Linux would refuse the xattr name on an entry of this type at
+ * restore, or NULL: restore sets each with lsetxattr(), and a snapshot
+ * that cannot be restored without errors is worse than a warning now. */
+static const char *xattr_refused(const char *name, unsigned type)
+{
+	static const char *const ns[] = { "user.", "trusted.", "security." };
+	bool isdir = type == AE_IFDIR, isreg = type == AE_IFREG || type == 0;
+
+	if (!strcmp(name, LB_XATTR_ACL_ACCESS) || !strcmp(name, LB_XATTR_ACL_DEFAULT)) {
+		if (type == AE_IFLNK)
+			return "symlinks have no ACLs";
+		if (!isdir && !strcmp(name, LB_XATTR_ACL_DEFAULT))
+			return "a default ACL is for directories only";
+		return NULL;
+	}
+	for (size_t i = 0; i < LB_ARRAY_SIZE(ns); i++) {
+		size_t len = strlen(ns[i]);
+
+		if (strncmp(name, ns[i], len))
+			continue;
+		if (!name[len])
+			return "an empty name in its namespace";
+		if (i == 0 && !isdir && !isreg)
+			return "Linux keeps user.* attributes on files and directories only";
+		return NULL;
+	}
+	return "not in a namespace Linux knows (user., trusted., security., or an ACL)";
+}
+
+/* A raw posix_acl xattr value from the archive, made one the kernel takes
+ * (base entries and a mask added where missing, sorted, duplicates gone)
+ * in out.  Returns 1, 0 for an access ACL that is only the mode, or
+ * -LB_E_CORRUPT (message set) for a value that is no ACL. */
+static int acl_normalize(const void *val, size_t len, int type, mode_t mode, struct lb_buf *out)
+{
+	struct archive_entry *tmp = archive_entry_new();
+	unsigned dropped = 0;
+	int e;
+
+	if (!tmp)
+		return -ENOMEM;
+	archive_entry_set_perm(tmp, mode);
+	e = lb_acl_to_archive(tmp, type, val, len);
+	if (e == 0)
+		e = lb_acl_from_archive(tmp, type, out, &dropped);
+	archive_entry_free(tmp);
+	return e;
+}
+
 /* Fills m->n from the entry: everything but name, type-specific content
  * and hard-link fields. */
 static int meta_fill(struct ictx *c, struct archive_entry *ae, const char *path, struct meta *m)
@@ -520,6 +572,7 @@ static int meta_fill(struct ictx *c, struct archive_entry *ae, const char *path,
 	const void *xval;
 	size_t xlen, nx = 0, cap;
 	bool acl_done[2] = { false, false };
+	unsigned type = archive_entry_hardlink(ae) ? AE_IFREG : archive_entry_filetype(ae);
 	int e;
 
 	n->mode = archive_entry_perm(ae) & 07777;
@@ -562,6 +615,10 @@ static int meta_fill(struct ictx *c, struct archive_entry *ae, const char *path,
 			c->st->warnings++;
 		} else if (e < 0) {
 			return e;
+		} else if (e == 1 && xattr_refused(acl_names[i], type)) {
+			warn(c, path, "%s ACL: %s; left out", i ? "default" : "access", xattr_refused(acl_names[i], type));
+			c->st->warnings++;
+			acl_done[i] = true;
 		} else if (e == 1) {
 			m->xa[nx++] = (struct lb_xattr){ (char *)acl_names[i], m->acl[i].data, m->acl[i].len };
 			acl_done[i] = true;
@@ -578,13 +635,34 @@ static int meta_fill(struct ictx *c, struct archive_entry *ae, const char *path,
 	}
 	archive_entry_xattr_reset(ae);
 	while (archive_entry_xattr_next(ae, &xname, &xval, &xlen) == ARCHIVE_OK) {
-		if ((acl_done[0] && !strcmp(xname, LB_XATTR_ACL_ACCESS)) ||
-		    (acl_done[1] && !strcmp(xname, LB_XATTR_ACL_DEFAULT)))
+		const char *why;
+		int ai = !strcmp(xname, LB_XATTR_ACL_ACCESS) ? 0 : !strcmp(xname, LB_XATTR_ACL_DEFAULT) ? 1 : -1;
+
+		if (ai >= 0 && acl_done[ai])
 			continue;
 		if (!*xname || strlen(xname) > LB_XATTR_NAME_MAX || xlen > LB_XATTR_VALUE_MAX || nx == cap) {
 			warn(c, path, "xattr %.64s: %s; left out", xname,
 			     nx == cap ? "too many xattrs" : "name or value too long");
 			c->st->warnings++;
+			continue;
+		}
+		if ((why = xattr_refused(xname, type))) {
+			warn(c, path, "xattr %.64s: %s; left out", xname, why);
+			c->st->warnings++;
+			continue;
+		}
+		if (ai >= 0) {
+			/* a raw ACL value: the kernel takes only a well-formed one */
+			e = acl_normalize(xval, xlen, acl_types[ai], n->mode, &m->acl[ai]);
+			if (e == -ENOMEM)
+				return e;
+			if (e < 0) {
+				warn(c, path, "xattr %s: %s; left out", xname, lb_errmsg());
+				c->st->warnings++;
+			}
+			acl_done[ai] = true;
+			if (e == 1)
+				m->xa[nx++] = (struct lb_xattr){ (char *)acl_names[ai], m->acl[ai].data, m->acl[ai].len };
 			continue;
 		}
 		m->xa[nx++] = (struct lb_xattr){ (char *)xname, (uint8_t *)xval, xlen };
@@ -668,7 +746,11 @@ static int add_file(struct ictx *c, struct archive_entry *ae, const char *path, 
 	return lb_vfile_close(f, size);
 }
 
-/* A hardlink entry: path joins target's group. */
+/* A hardlink entry: path joins target's group.  The name gets the
+ * target's node at once, so that it has the content the target has now
+ * (a later entry at the target's name replaces that name only, as tar
+ * does), and so that a name in the way is found at this entry, which is
+ * then skipped like any other. */
 static int add_hardlink(struct ictx *c, struct archive_entry *ae, const char *path, const char *target,
 			struct meta *m, bool *skipped)
 {
@@ -683,22 +765,23 @@ static int add_hardlink(struct ictx *c, struct archive_entry *ae, const char *pa
 		*skipped = true;
 		return 0;
 	}
-	if (g == SIZE_MAX) {
-		if ((e = lb_vtree_lookup(c->vt, target, &tn)) < 0 || tn.type == LB_NODE_DIR) {
-			char q[MSG_PATH_MAX * 4 + 8];
+	if ((e = lb_vtree_lookup(c->vt, target, &tn)) < 0 || tn.type == LB_NODE_DIR) {
+		char q[MSG_PATH_MAX * 4 + 8];
 
-			quote(q, sizeof q, target);
-			warn(c, path, "a hard link to %s, %s; skipped", q, e < 0 ? "which is not in the archive before it"
-								      : "a directory");
-			if (e == 0)
-				lb_node_release(&tn);
-			*skipped = true;
-			return 0;
-		}
-		lb_node_release(&tn);
-		if ((e = group_new(c, &g)) < 0 || (e = group_add(c, g, target)) < 0)
-			return e;
+		quote(q, sizeof q, target);
+		warn(c, path, "a hard link to %s, %s; skipped", q, e < 0 ? "which is not in the archive before it"
+							      : "a directory");
+		if (e == 0)
+			lb_node_release(&tn);
+		*skipped = true;
+		return 0;
 	}
+	e = lb_vtree_add_node(c->vt, path, &tn, LB_VTREE_REPLACE);
+	lb_node_release(&tn);
+	if (e < 0)
+		return e; /* -EEXIST, -ENOTDIR: the caller skips the entry */
+	if (g == SIZE_MAX && ((e = group_new(c, &g)) < 0 || (e = group_add(c, g, target)) < 0))
+		return e;
 	if ((e = group_add(c, g, path)) < 0)
 		return e;
 	/* cpio, and pax by some writers, put the data on a later name */
@@ -714,29 +797,47 @@ static int add_hardlink(struct ictx *c, struct archive_entry *ae, const char *pa
 }
 
 /* Gives every name of each hard-link group the content, metadata and
- * link count of the group, and a shared (dev, ino) restore links by. */
+ * link count of the group, and a shared (dev, ino) restore links by.  A
+ * name listed twice counts once; a name replaced since it joined is no
+ * longer a member, and the content comes from the member that carried
+ * data or else from the first member left. */
 static int finish_groups(struct ictx *c)
 {
 	int e = 0;
 
 	for (size_t g = 0; g < c->ngroups && e == 0; g++) {
 		struct group *gr = &c->groups[g];
+		const char *src = NULL;
 		struct lb_node n;
 		uint64_t names = 0;
 
-		for (size_t i = 0; i < gr->n; i++)
-			if (link_group(c, gr->paths[i]) == g)
-				names++;
+		for (size_t i = 0; i < gr->n; i++) {
+			struct linkent *l = link_find(c, gr->paths[i]);
+
+			if (l->group != g || l->mark == g + 1)
+				continue;
+			l->mark = g + 1;
+			names++;
+			if (!src)
+				src = gr->paths[i];
+		}
+		if (gr->content && link_group(c, gr->content) == g)
+			src = gr->content;
 		if (names < 2)
 			continue;
-		if ((e = lb_vtree_lookup(c->vt, gr->content ? gr->content : gr->paths[0], &n)) < 0)
+		if ((e = lb_vtree_lookup(c->vt, src, &n)) < 0)
 			break;
 		n.dev = 0;
 		n.ino = g + 1;  /* any id unique in this snapshot */
 		n.nlink = names;
-		for (size_t i = 0; i < gr->n && e == 0; i++)
-			if (link_group(c, gr->paths[i]) == g)
-				e = lb_vtree_add_node(c->vt, gr->paths[i], &n, LB_VTREE_REPLACE);
+		for (size_t i = 0; i < gr->n && e == 0; i++) {
+			struct linkent *l = link_find(c, gr->paths[i]);
+
+			if (l->group != g || l->mark != g + 1)
+				continue;
+			l->mark = SIZE_MAX;
+			e = lb_vtree_add_node(c->vt, gr->paths[i], &n, LB_VTREE_REPLACE);
+		}
 		lb_node_release(&n);
 	}
 	return e;
@@ -885,6 +986,51 @@ static int check_tar_end(struct ictx *c)
 	return damaged(c, NULL);
 }
 
+/* A zip file read from a file is read through its central directory,
+ * where the modes and symlinks are; without the end-of-central-directory
+ * record libarchive falls back to reading the entries as a stream, which
+ * takes a zip cut short in its central directory for a whole one with
+ * every file 0664 and every symlink a file.  Demand the record: a
+ * signature in the last ZIP_EOCD_MAX bytes whose fields fit the file. */
+static int check_zip_end(struct ictx *c)
+{
+	uint8_t *buf = NULL;
+	struct stat st;
+	size_t len;
+	off_t base;
+	int e = 0;
+
+	if (fstat(c->src.fd, &st) < 0)
+		return lb_errno(-errno, "%s", c->name);
+	len = st.st_size < (off_t)ZIP_EOCD_MAX ? (size_t)st.st_size : ZIP_EOCD_MAX;
+	base = st.st_size - (off_t)len;
+	if (!(buf = malloc(len ? len : 1)))
+		return -ENOMEM;
+	if (pread(c->src.fd, buf, len, base) != (ssize_t)len) {
+		e = lb_errno(errno ? -errno : -EIO, "reading the end of %s", c->name);
+		goto out;
+	}
+	for (size_t i = len >= ZIP_EOCD_LEN ? len - ZIP_EOCD_LEN + 1 : 0; i-- > 0;) {
+		const uint8_t *p = buf + i;
+		uint64_t cdsize, cdoff;
+
+		if (memcmp(p, "PK\005\006", 4))
+			continue;
+		/* one disk; the directory before the record (zip64: 0xffffffff) */
+		cdsize = (uint64_t)p[12] | (uint64_t)p[13] << 8 | (uint64_t)p[14] << 16 | (uint64_t)p[15] << 24;
+		cdoff = (uint64_t)p[16] | (uint64_t)p[17] << 8 | (uint64_t)p[18] << 16 | (uint64_t)p[19] << 24;
+		if ((p[4] | p[5] | p[6] | p[7]) == 0 &&
+		    (cdoff == 0xffffffffu || cdsize == 0xffffffffu || cdoff + cdsize <= (uint64_t)base + i))
+			goto out;
+	}
+	archive_set_error(c->a, LB_E_CORRUPT, "zip: no end-of-central-directory record at the end of the file "
+			  "(truncated, or not a whole zip)");
+	e = damaged(c, NULL);
+out:
+	free(buf);
+	return e;
+}
+
 /* Reads what follows the end of the archive, so that a gzip member's
  * CRC-32 and length are checked however little of it libarchive needed. */
 static int drain(struct ictx *c)
@@ -975,9 +1121,14 @@ int lb_import_run(struct lb_repo *r, const struct lb_import_opts *o, struct lb_i
 		}
 		retries = 0;
 		if (ar == ARCHIVE_WARN && !charset_warning(c.a)) {
-			warn(&c, archive_entry_pathname(ae), "%s", archive_error_string(c.a));
+			warn(&c, archive_entry_pathname(ae), "%s",
+			     archive_error_string(c.a) ? archive_error_string(c.a) : "libarchive warned without a message");
 			st->warnings++;
 		}
+		if (st->entries == 0 && c.src.seekable &&
+		    (archive_format(c.a) & ARCHIVE_FORMAT_BASE_MASK) == ARCHIVE_FORMAT_ZIP &&
+		    (e = check_zip_end(&c)) < 0)
+			goto out;
 		if (st->entries++ == 0 && !c.src.seekable &&
 		    (archive_format(c.a) & ARCHIVE_FORMAT_BASE_MASK) == ARCHIVE_FORMAT_ZIP) {
 			/* modes and symlinks are in the central directory at the end */

@@ -125,4 +125,18 @@ is "$(grep -c big "$TMP/.lbout")" 0 "4000 unchanged files: not one line"
 lb -r "$R" diff "$S2" "$S3"
 is "$(grep -c "^+ $S/big/" "$TMP/.lbout")" 4201 "...and all 4201 entries when they are new"
 
+# --json: a symlink target that is not UTF-8 is escaped, and says so (a
+# target that holds a backslash and "xff" is not escaped: the flag tells them apart)
+T=$TMP/targets
+mkdir "$T"
+lb -r "$R" backup "$T"; T1=$(cat "$TMP/.lbout")
+ln -s "$(printf 'tgt\377')" "$T/bytes"
+ln -s 'tgt\xff' "$T/text"
+lb -r "$R" backup "$T"; T2=$(cat "$TMP/.lbout")
+lb -r "$R" --json diff "$T1" "$T2"
+perl -MJSON::PP -ne 'my $j = decode_json($_); next unless $j->{new}{type} eq "symlink";
+	print substr($j->{path}, rindex($j->{path}, "/") + 1), " $j->{new}{target} ",
+	($j->{new}{target_escaped} ? "escaped" : "as is"), "\n"' "$TMP/.lbout" >"$TMP/targets.txt"
+is "$(sort "$TMP/targets.txt" | tr '\n' ';')" 'bytes tgt\xff escaped;text tgt\xff as is;' \
+	"--json: target_escaped marks a target that had to be escaped"
 done_testing

@@ -140,12 +140,43 @@ else
 	skip "unzip not installed"
 fi
 
+# ---- where the archive goes ----
+# -o onto a FIFO or a device writes into it: a rename would replace the node
+mkfifo "$TMP/fifo"
+timeout 20 cat "$TMP/fifo" >"$TMP/fromfifo.pax" &
+catpid=$!
+lb -r "$R" export "$id" "$S/dir" -o "$TMP/fifo"; rc=$?
+wait $catpid
+is "$rc" 0 "export -o FIFO: exit 0"
+ok "the FIFO is still a FIFO" test -p "$TMP/fifo"
+like "$(tar -tf "$TMP/fromfifo.pax" 2>&1)" "${S#/}/dir/sub/subsub/file" "and its reader got the archive"
+if is_root; then
+	mknod "$TMP/null" c 1 3
+	lb -r "$R" export "$id" "$S/dir" -o "$TMP/null"; rc=$?
+	is "$rc" 0 "export -o a character device: exit 0"
+	ok "the device is still a device" test -c "$TMP/null"
+else
+	skip "not root: mknod"
+	skip "not root: mknod"
+fi
+mkdir "$TMP/outdir"
+lb -r "$R" export "$id" "$S/dir" -o "$TMP/outdir"; rc=$?
+is "$rc" 1 "export -o DIRECTORY: exit 1"
+like "$(cat "$TMP/.lberr")" "outdir: is a directory; -o wants the archive's file name" "says so"
+# a reader that goes away early: an error and a clean exit, not a kill by
+# SIGPIPE that leaves the run's marker in the repository
+("$LB" -r "$R" export "$id" "$S" 2>"$TMP/pipe.err"; echo $? >"$TMP/pipe.rc") | head -c 1000 >/dev/null
+is "$(cat "$TMP/pipe.rc")" 1 "export into a pipe closed early: exit 1"
+like "$(cat "$TMP/pipe.err")" "the reader of the archive closed the pipe before its end" "says the archive is incomplete"
+is "$(ls "$R/locks" | grep -c '^run-')" 0 "the run's marker is removed"
+
 # ---- refusals and failures ----
 nok "an unknown format is refused" "$LB" -r "$R" export "$id" --format cpio -o "$TMP/x"
 like "$(cat "$TMP/.out")" "unknown archive format 'cpio'" "and named"
 nok "an unknown snapshot" "$LB" -r "$R" export 0123456789ab -o "$TMP/x"
 nok "a path not in the snapshot" "$LB" -r "$R" export "$id" /no/such/path -o "$TMP/x"
 like "$(cat "$TMP/.out")" "no such file or directory in the snapshot" "says the path is not there"
+is "$(wc -l <"$TMP/.out")" 1 "in one line (and nothing leaked: no sanitizer report)"
 [ ! -e "$TMP/x" ] && pass "a failed export leaves no file" || fail "a failed export leaves no file"
 # damaged data in the repository: the export stops, and no archive stays
 pack=$(find "$R/packs" -type f -size +1M | head -1)

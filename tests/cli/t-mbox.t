@@ -170,5 +170,28 @@ ok "--target holds the mbox as it was" cmp -s "$TMP/side/alice" "$TMP/last.mbox"
 lb -r "$R" mail restore "$id" "$MB" --target "$TMP/side"
 is "$?" 1 "and never overwrites a file there"
 
+# ---- mailbox names with odd bytes ----
+# on a terminal they are escaped; in --json the destination is a string
+OS=$TMP/oddspool
+mkdir -p "$OS"
+BADNAME=$(printf 'bad\377')
+ESCNAME=$(printf 'esc\033[31mred')
+for n in "$BADNAME" "$ESCNAME"; do
+	printf 'From a@b Mon Jan  1 00:00:00 2024\nMessage-ID: <1@x>\n\nbody\n' >"$OS/$n"
+done
+lb -r "$R" backup --mail-spool "$OS"; oid=$(cat "$TMP/.lbout")
+lb -r "$R" mail ls "$oid"
+is "$(grep -c "$(printf '\033')" "$TMP/.lbout")" 0 "mail ls writes no raw escape byte"
+like "$(cat "$TMP/.lbout")" "$OS/esc\\\\x1b\\[31mred\$" "...but the name escaped"
+lb -r "$R" --json mail restore "$oid" "$OS/$BADNAME" --target "$TMP/oddside"; rc=$?
+is "$rc" 0 "mail restore --json of a mailbox whose name is not UTF-8: exit 0"
+perl -MJSON::PP -ne 'print decode_json($_)->{destination}, "\n"' "$TMP/.lbout" >"$TMP/dest.txt"
+is "$(cat "$TMP/dest.txt")" "$TMP/oddside/bad\\xff" "...and its JSON says where, escaped"
+lb -r "$R" mail restore "$oid" "$OS/$ESCNAME" --target "$TMP/oddside"; rc=$?
+is "$(grep -c "$(printf '\033')" "$TMP/.lbout")" 0 "mail restore writes no raw escape byte"
+lb -r "$R" mail restore "$oid" "$(printf '/no/such\033[2J')"
+is "$?" 1 "an unknown mailbox: exit 1"
+like "$(cat "$TMP/.lberr")" 'no/such\\x1b\[2J: not in snapshot' "...named, escaped"
+
 ok "check passes" "$LB" -r "$R" check
 done_testing
