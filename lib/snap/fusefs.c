@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
 
@@ -147,8 +148,16 @@ int lb_snapfs_mount(struct lb_snapfs *fs, const char *dir, const struct lb_snapf
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
 	struct fuse *f = NULL;
 	bool mounted = false, handlers = false;
+	char *abs = NULL;
 	int e;
 
+	/* fuse_daemonize() changes to "/" (in the foreground too), and the
+	 * unmount at the end uses the name given here: a relative one would
+	 * then name another directory (./mnt becomes /mnt) */
+	if (!(abs = realpath(dir, NULL))) {
+		e = lb_errno(-errno, "%s", dir);
+		goto out;
+	}
 	if (fuse_opt_add_arg(&args, "lifeboat") != 0 || fuse_opt_add_arg(&args, "-o") != 0 ||
 	    fuse_opt_add_arg(&args, o->allow_other ? SNAPFS_MOUNT_OPTS ",allow_other" : SNAPFS_MOUNT_OPTS) != 0) {
 		e = -ENOMEM;
@@ -158,7 +167,7 @@ int lb_snapfs_mount(struct lb_snapfs *fs, const char *dir, const struct lb_snapf
 		e = lb_err(-EINVAL, "cannot set up FUSE");
 		goto out;
 	}
-	if (fuse_mount(f, dir) != 0) {
+	if (fuse_mount(f, abs) != 0) {
 		e = lb_err(-EIO, "%s: cannot mount (is /dev/fuse there and fuse3 installed?)", dir);
 		goto out;
 	}
@@ -169,6 +178,11 @@ int lb_snapfs_mount(struct lb_snapfs *fs, const char *dir, const struct lb_snapf
 		e = lb_err(-EIO, "cannot detach from the terminal");
 		goto out;
 	}
+	/* in the background this is a forked child now: the repository's
+	 * heartbeat thread stayed behind (without it, closing the repository
+	 * hung, and prune would have taken the mount for a dead run) */
+	if (!o->foreground && (e = lb_snapfs_after_fork(fs)) < 0)
+		goto out;
 	if (fuse_set_signal_handlers(fuse_get_session(f)) != 0) {
 		e = lb_err(-EIO, "cannot install the signal handlers");
 		goto out;
@@ -187,5 +201,6 @@ out:
 	if (f)
 		fuse_destroy(f);
 	fuse_opt_free_args(&args);
+	free(abs);
 	return e;
 }

@@ -68,9 +68,11 @@ struct lb_snapfs {
 	gid_t gid;
 	int64_t mtime_s;             /* of the layout's directories: the newest snapshot's time */
 
-	pthread_mutex_t lock;        /* guards both caches and the counters */
+	pthread_mutex_t lock;        /* guards both caches, the counters and open_files */
 	struct cache trees, chunks;
 	uint64_t chunks_read, chunks_cached;
+	struct lb_snapfs_file *open_files; /* freed by lb_snapfs_free: a mount that ends with files
+					    * open never gets their release */
 };
 
 struct lb_snapfs_file {
@@ -80,6 +82,7 @@ struct lb_snapfs_file {
 	struct lb_extent *ext;
 	size_t n;
 	uint64_t *off;               /* off[i]: where extent i starts; off[n]: where they end */
+	struct lb_snapfs_file *next, **pprev; /* in fs->open_files; pprev NULL: not in it */
 };
 
 static void cache_init(struct cache *c, size_t max)
@@ -769,6 +772,12 @@ int lb_snapfs_open(struct lb_snapfs *fs, const char *path, struct lb_snapfs_file
 	f->off[0] = 0;
 	for (size_t i = 0; i < f->n; i++)
 		f->off[i + 1] = f->off[i] + f->ext[i].len;
+	pthread_mutex_lock(&fs->lock);
+	if ((f->next = fs->open_files))
+		f->next->pprev = &f->next;
+	f->pprev = &fs->open_files;
+	fs->open_files = f;
+	pthread_mutex_unlock(&fs->lock);
 	*ret = f;
 	f = NULL;
 	e = 0;
@@ -782,6 +791,12 @@ void lb_snapfs_close(struct lb_snapfs_file *f)
 {
 	if (!f)
 		return;
+	if (f->pprev) {
+		pthread_mutex_lock(&f->fs->lock);
+		if ((*f->pprev = f->next))
+			f->next->pprev = f->pprev;
+		pthread_mutex_unlock(&f->fs->lock);
+	}
 	free(f->path);
 	free(f->ext);
 	free(f->off);
@@ -1004,10 +1019,17 @@ size_t lb_snapfs_count(const struct lb_snapfs *fs)
 	return fs->n;
 }
 
+int lb_snapfs_after_fork(struct lb_snapfs *fs)
+{
+	return lb_repo_after_fork(fs->r);
+}
+
 void lb_snapfs_free(struct lb_snapfs *fs)
 {
 	if (!fs)
 		return;
+	while (fs->open_files)
+		lb_snapfs_close(fs->open_files);
 	cache_drop_all(&fs->trees);
 	cache_drop_all(&fs->chunks);
 	pthread_mutex_destroy(&fs->lock);

@@ -100,6 +100,26 @@ int lb_marker_start(struct lb_repo *r, const char *what, struct lb_marker **ret)
 	return 0;
 }
 
+int lb_marker_after_fork(struct lb_marker *m)
+{
+	int e;
+
+	if (!m)
+		return 0;
+	/* the parent's heartbeat thread did not come along, and its lock and
+	 * condition may be in any state: start both afresh, and rewrite the
+	 * marker so that it names this pid */
+	pthread_mutex_init(&m->mu, NULL);
+	pthread_cond_init(&m->cv, NULL);
+	m->stop = false;
+	m->started = false;
+	if ((e = marker_write(m)) < 0)
+		return lb_err_wrap(e, "announcing this run (pid %ld) in the repository's locks/", (long)getpid());
+	if (pthread_create(&m->th, NULL, beat, m) == 0)
+		m->started = true;
+	return 0;
+}
+
 const char *lb_marker_name(const struct lb_marker *m)
 {
 	return m->name;

@@ -434,6 +434,11 @@ static int repo_alloc(struct lb_repo **ret)
 	return 0;
 }
 
+int lb_repo_after_fork(struct lb_repo *r)
+{
+	return lb_marker_after_fork(r->marker);
+}
+
 void lb_repo_close(struct lb_repo *r)
 {
 	if (!r)

@@ -251,6 +251,32 @@ like "$(cat "$TMP/.lberr")" "fusermount3 -u $MD" "...having said how to unmount"
 ok "fusermount3 -u unmounts it" fusermount3 -u "$MD"
 i=0; while [ $i -lt 50 ] && grep -q " $MD fuse" /proc/mounts; do sleep 0.1; i=$((i + 1)); done
 ok "...and it is gone" sh -c "! grep -q ' $MD fuse' /proc/mounts"
+# the daemon is a fork: the repository's heartbeat thread stayed in the
+# parent, and closing the repository used to hang on it forever
+i=0; while [ $i -lt 50 ] && pgrep -f "mount $MD\$" >/dev/null; do sleep 0.1; i=$((i + 1)); done
+ok "...and the background process exits" sh -c "! pgrep -f 'mount $MD\$' >/dev/null"
+pkill -9 -f "mount $MD\$" 2>/dev/null
+ok "...removing its run marker" sh -c "! ls '$R/locks' | grep -q '^run-'"
+
+# ---- a relative mount point, stopped by SIGTERM while a file is open ----
+# libfuse changes to / once mounted: the unmount at the end must not name
+# ./relmnt as /relmnt (another mount, or none, and this one left dead)
+mkdir "$TMP/relmnt"
+(cd "$TMP" && exec "$LB" -r "$R" mount --foreground relmnt) >"$TMP/mount-rel.log" 2>&1 &
+MPID=$!
+at_exit "kill $MPID 2>/dev/null"
+at_exit "fusermount3 -u -z '$TMP/relmnt' 2>/dev/null"
+i=0
+while [ $i -lt 100 ] && ! grep -q " $TMP/relmnt fuse" /proc/mounts; do sleep 0.1; i=$((i + 1)); done
+ok "mounted on a relative path" grep -q " $TMP/relmnt fuse" /proc/mounts
+exec 7<"$TMP/relmnt/ids/$S1$S/multi.bin"
+head -c 1000 <&7 >/dev/null
+kill -TERM "$MPID"
+wait "$MPID"; rc=$?
+exec 7<&-
+is "$rc" 0 "SIGTERM with a file open: exit 0"
+ok "...and the mount is gone" sh -c "! grep -q ' $TMP/relmnt fuse' /proc/mounts"
+is "$(grep -ci 'unmount\|sanitizer\|leak' "$TMP/mount-rel.log")" 0 "...with no unmount error and nothing leaked"
 
 # ---- bad input ----
 lb -r "$R" mount "$TMP/no-such-dir"

@@ -24,6 +24,10 @@ int lb_marker_start(struct lb_repo *r, const char *what, struct lb_marker **ret)
 /* Its name in locks/ and when it started (ns since the epoch). */
 const char *lb_marker_name(const struct lb_marker *m);
 int64_t lb_marker_start_ns(const struct lb_marker *m);
+/* In the child of a fork() (a daemon): restarts the heartbeat, which
+ * stayed in the parent, and rewrites the marker with this pid (NULL is
+ * fine).  The parent must then neither stop nor free it. */
+int lb_marker_after_fork(struct lb_marker *m);
 /* Stops the heartbeat and removes the marker (NULL is fine). */
 void lb_marker_stop(struct lb_marker *m);
 

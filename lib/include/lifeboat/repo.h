@@ -30,6 +30,9 @@ int lb_repo_init(const char *path, const struct lb_init_opts *o, lb_password_fn 
  * if the repository is encrypted). */
 int lb_repo_open(const char *path, lb_password_fn pw, void *pwctx, struct lb_repo **ret);
 void lb_repo_close(struct lb_repo *r);
+/* In the child of a fork() that goes on using r (a daemon): restarts what
+ * ran on threads of the parent (the run marker's heartbeat). */
+int lb_repo_after_fork(struct lb_repo *r);
 
 enum {
 	LB_LOAD_ORPHANS = 1, /* also adopt packs no index file lists (an interrupted run's) */

@@ -47,6 +47,9 @@ struct lb_snapfs_opts {
  * the layout.  The repository must outlive fs. */
 int lb_snapfs_new(struct lb_repo *r, const struct lb_snapfs_opts *o, struct lb_snapfs **ret);
 void lb_snapfs_free(struct lb_snapfs *fs);
+/* In the child of a fork() (the mount going to the background): restarts
+ * the repository's threads that stayed in the parent (lb_repo_after_fork). */
+int lb_snapfs_after_fork(struct lb_snapfs *fs);
 /* How many snapshots the file system shows. */
 size_t lb_snapfs_count(const struct lb_snapfs *fs);
 
@@ -70,6 +73,8 @@ int lb_snapfs_open(struct lb_snapfs *fs, const char *path, struct lb_snapfs_file
 ssize_t lb_snapfs_read(struct lb_snapfs_file *f, void *buf, size_t len, uint64_t off);
 /* SEEK_DATA / SEEK_HOLE from off: holes are the file's saved holes. */
 off_t lb_snapfs_seek(struct lb_snapfs_file *f, off_t off, int whence);
+/* Frees f (NULL is fine).  Files still open when fs is freed are freed
+ * with it. */
 void lb_snapfs_close(struct lb_snapfs_file *f);
 /* Chunks read from the repository and served from the cache so far. */
 void lb_snapfs_stats(struct lb_snapfs *fs, uint64_t *chunks_read, uint64_t *chunks_cached);
