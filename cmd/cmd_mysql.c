@@ -36,6 +36,13 @@ static void print_info(void *ctx, const char *msg)
 		fprintf(stderr, "lifeboat: %s: %s\n", g_cli.command, msg);
 }
 
+static void print_warn(void *ctx, const char *msg)
+{
+	(void)ctx;
+	if (g_cli.verbosity >= 0)
+		fprintf(stderr, "lifeboat: %s: warning: %s\n", g_cli.command, msg);
+}
+
 static int mysql_restore(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -50,7 +57,7 @@ static int mysql_restore(int argc, char **argv)
 		{ "gtid", required_argument, NULL, M_GTID },
 		{ 0 }
 	};
-	struct lb_mysql_restore_opts o = { .info = print_info };
+	struct lb_mysql_restore_opts o = { .info = print_info, .warn = print_warn };
 	struct lb_mysql_restore_stats st;
 	struct lb_snapshot *s = NULL;
 	struct lb_repo *r = NULL;

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
@@ -62,7 +63,19 @@ struct archiver {
 	size_t fdelen;
 	struct segment seg;
 	uint64_t committed;
+	char prev_file[256];     /* set at a rotation: where the previous file ended */
+	uint64_t prev_end;
+	size_t cksum_len;        /* 4 when events end with a CRC32, else 0 */
 };
+
+static uint64_t get_le64(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
 
 static void say(const struct lb_binlog_opts *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void say(const struct lb_binlog_opts *o, const char *fmt, ...)
@@ -134,10 +147,21 @@ static int seg_commit(struct archiver *a)
 		e = -ENOMEM;
 		goto out;
 	}
+	/* the first segment of a file the stream rotated into says where the
+	 * previous file ended, so a roll forward can tell it has all of it */
+	if (s->start == 4 && a->prev_file[0] &&
+	    (json_object_set_new(sec, "prev_file", json_string(a->prev_file)) < 0 ||
+	     json_object_set_new(sec, "prev_end", json_integer((json_int_t)a->prev_end)) < 0)) {
+		json_decref(sec);
+		e = -ENOMEM;
+		goto out;
+	}
 	e = lb_vsnapshot_commit(s->vs, a->host, tags, 1, "binlog", sec, id);
 	json_decref(sec);
 	if (e == 0) {
 		a->committed++;
+		if (s->start == 4)
+			a->prev_file[0] = 0;
 		say(a->o, "archived %s %llu-%llu (%llu events) as %.12s", s->file, (unsigned long long)s->start,
 		    (unsigned long long)s->end, (unsigned long long)s->events, id);
 	}
@@ -208,21 +232,35 @@ static int take_event(struct archiver *a, MARIADB_RPL_EVENT *ev)
 	if (len != ev->event_length || len < EV_HEADER)
 		return lb_err(-LB_E_CORRUPT, "binlog: event of %zu bytes, its header says %u", len, ev->event_length);
 	if (ev->event_type == ROTATE_EVENT) {
+		/* parsed here from the raw bytes (the connector's parse of a rotate
+		 * read from the binlog itself is off by the position field): 8 bytes
+		 * of position, then the name up to the checksum, if any */
 		char name[256];
-		size_t nl = LB_MIN(ev->event.rotate.filename.length, sizeof name - 1);
+		size_t nl;
 
-		memcpy(name, ev->event.rotate.filename.str, nl);
+		if (len < EV_HEADER + 8 + a->cksum_len + 1)
+			return lb_err(-LB_E_CORRUPT, "binlog: a rotate event of %zu bytes", len);
+		nl = LB_MIN(len - EV_HEADER - 8 - a->cksum_len, sizeof name - 1);
+		memcpy(name, raw + EV_HEADER + 8, nl);
 		name[nl] = 0;
+		nl = strnlen(name, nl);
+		name[nl] = 0;
+		if (!nl)
+			return lb_err(-LB_E_CORRUPT, "binlog: a rotate event without a file name");
 		if (strcmp(name, a->file) != 0) {
 			/* a new file: what we have of the old one is complete */
 			if ((e = seg_commit(a)) < 0)
 				return e;
+			if (a->file[0]) {
+				snprintf(a->prev_file, sizeof a->prev_file, "%s", a->file);
+				a->prev_end = a->pos;
+			}
 			free(a->fde);
 			a->fde = NULL;
 			a->fdelen = 0;
 		}
 		snprintf(a->file, sizeof a->file, "%s", name);
-		a->pos = ev->event.rotate.position;
+		a->pos = get_le64(raw + EV_HEADER);
 		return 0;
 	}
 	if (ev->event_type == HEARTBEAT_LOG_EVENT)
@@ -284,6 +322,7 @@ static int stream(struct archiver *a)
 	/* the events exactly as the binlog has them, checksums included, and a
 	 * heartbeat each second so segments commit and cancels are seen */
 	lb_my_scalar(m, "SELECT @@GLOBAL.binlog_checksum", 0, checksum, sizeof checksum);
+	a->cksum_len = strcasecmp(checksum, "NONE") ? 4 : 0;
 	if ((e = lb_my_execf(m, "SET @master_binlog_checksum='%s', @mariadb_slave_capability=4, "
 			     "@master_heartbeat_period=1000000000", checksum)) < 0)
 		goto out;
@@ -386,9 +425,17 @@ int lb_mysql_binlog_archive(struct lb_repo *r, const struct lb_binlog_opts *o)
 
 struct seg_ref {
 	char file[256];
-	uint64_t start, end;
-	int64_t time_s;
+	char prev_file[256];     /* "" when the segment does not say */
+	uint64_t start, end, prev_end;
+	int64_t time_s;          /* when the segment was committed */
 	uint8_t tree[32];
+};
+
+/* Where the archive used by a roll forward ends. */
+struct arch_end {
+	char file[256];
+	uint64_t pos;
+	int64_t committed_s;     /* when its last segment was committed */
 };
 
 static int cmp_seg(const void *x, const void *y)
@@ -423,15 +470,18 @@ static int write_cb(const uint8_t *data, size_t len, void *ctx)
 }
 
 /* Rebuilds the binlog files from (file, pos) on into dir; returns their
- * names in *files (space-separated argv-ready list in order). */
+ * names in *files (an argv-ready list, in order) and where the archive
+ * ends in *end.  With dir NULL, only checks that the archive covers the
+ * binlog from (file, pos) on without a gap, writing nothing. */
 static int rebuild(struct lb_repo *r, const char *key, const char *file, uint64_t pos, const char *dir,
-		   char ***files, size_t *nfiles)
+		   char ***files, size_t *nfiles, struct arch_end *end)
 {
 	struct lb_snapshot **v;
 	struct seg_ref *segs = NULL;
 	size_t n, ns = 0;
 	char curfile[256] = "";
 	uint64_t curpos = 0;
+	bool used = false;
 	int fd = -1, e = lb_snapshot_list(r, &v, &n);
 
 	*files = NULL;
@@ -457,6 +507,10 @@ static int rebuild(struct lb_repo *r, const char *key, const char *file, uint64_
 		snprintf(segs[ns].file, sizeof segs[ns].file, "%s", f);
 		segs[ns].start = (uint64_t)json_integer_value(json_object_get(b, "start"));
 		segs[ns].end = (uint64_t)json_integer_value(json_object_get(b, "end"));
+		segs[ns].time_s = v[i]->time_s;
+		snprintf(segs[ns].prev_file, sizeof segs[ns].prev_file, "%s",
+			 json_string_value(json_object_get(b, "prev_file")) ?: "");
+		segs[ns].prev_end = (uint64_t)json_integer_value(json_object_get(b, "prev_end"));
 		if ((e = lb_snapshot_source_tree(v[i], "binlog", segs[ns].tree)) < 0)
 			goto out;
 		ns++;
@@ -465,13 +519,19 @@ static int rebuild(struct lb_repo *r, const char *key, const char *file, uint64_
 		qsort(segs, ns, sizeof *segs, cmp_seg);
 	snprintf(curfile, sizeof curfile, "%s", file);
 	curpos = pos;
+	memset(end, 0, sizeof *end);
 	for (size_t i = 0; i < ns; i++) {
 		struct seg_ref *s = &segs[i];
 		struct writer_ctx w;
 
 		if (!strcmp(s->file, curfile)) {
-			if (s->end <= curpos)
-				continue; /* already covered */
+			if (s->end <= curpos) {
+				/* already covered; one ending exactly here shows the
+				 * archive had the file up to the base position */
+				if (s->end == curpos)
+					used = true;
+				continue;
+			}
 			if (s->start > curpos) {
 				e = lb_err(-LB_E_NOTFOUND, "binlog archive: a gap in %s between %llu and %llu; the roll "
 					   "forward cannot go past it", curfile, (unsigned long long)curpos,
@@ -486,13 +546,30 @@ static int rebuild(struct lb_repo *r, const char *key, const char *file, uint64_
 					   s->file, (unsigned long long)s->start);
 				goto out;
 			}
+			if (!s->prev_file[0] && !used) {
+				e = lb_err(-LB_E_NOTFOUND, "binlog archive: nothing archived of %s after %llu (the "
+					   "snapshot's position); it begins at %s", curfile, (unsigned long long)curpos,
+					   s->file);
+				goto out;
+			}
+			if (s->prev_file[0] && (cmp_binlog_name(s->prev_file, curfile) || s->prev_end > curpos)) {
+				e = lb_err(-LB_E_NOTFOUND, "binlog archive: a gap before %s: the archive has %s up to "
+					   "%llu, but the server went on to %s:%llu; the roll forward cannot go past it",
+					   s->file, curfile, (unsigned long long)curpos, s->prev_file,
+					   (unsigned long long)s->prev_end);
+				goto out;
+			}
 			if (fd >= 0)
 				close(fd);
 			fd = -1;
 			snprintf(curfile, sizeof curfile, "%s", s->file);
 			curpos = 4;
 		}
-		if (fd < 0) {
+		if (!dir) {
+			/* a dry run: only the coverage */
+			if (!*nfiles || strcmp(end->file, curfile))
+				(*nfiles)++;
+		} else if (fd < 0) {
 			char path[4700];
 			uint8_t *fde;
 			size_t fdelen;
@@ -528,11 +605,18 @@ static int rebuild(struct lb_repo *r, const char *key, const char *file, uint64_
 					goto out;
 			}
 		}
-		w.fd = fd;
-		w.skip = curpos > s->start ? curpos - s->start : 0;
-		if ((e = lb_tree_stream_file(r, s->tree, "events", write_cb, &w)) < 0)
-			goto out;
+		if (dir) {
+			w.fd = fd;
+			w.skip = curpos > s->start ? curpos - s->start : 0;
+			if ((e = lb_tree_stream_file(r, s->tree, "events", write_cb, &w)) < 0)
+				goto out;
+		}
 		curpos = s->end;
+		used = true;
+		snprintf(end->file, sizeof end->file, "%s", curfile);
+		end->pos = curpos;
+		if (s->time_s > end->committed_s)
+			end->committed_s = s->time_s;
 	}
 	if (!*nfiles)
 		e = lb_err(-LB_E_NOTFOUND, "binlog archive: nothing archived for %s from %s:%llu on; is "
@@ -590,46 +674,91 @@ static int parse_when(const char *s, int64_t *out)
 	return 0;
 }
 
-int lb_mysql_pitr_replay(struct lb_repo *r, const struct lb_snapshot *s, const struct lb_mysql_restore_opts *o,
-			 uint64_t *events);
+/* The point in time of o, checked against snapshot s: the base position
+ * (key, file, pos), mariadb-binlog's stop option, and the time (0 for a
+ * GTID). */
+struct pitr_point {
+	const char *key, *file;
+	uint64_t pos;
+	char stop[128];
+	int64_t until;
+};
+
+static int pitr_point(const struct lb_snapshot *s, const struct lb_mysql_restore_opts *o, struct pitr_point *pt)
+{
+	json_t *sec = json_object_get(json_object_get(s->json, "sources"), "mysql");
+	json_t *bl = json_object_get(sec, "binlog");
+	int e;
+
+	memset(pt, 0, sizeof *pt);
+	pt->key = json_string_value(json_object_get(sec, "server_key"));
+	pt->file = json_string_value(json_object_get(bl, "file"));
+	pt->pos = (uint64_t)json_integer_value(json_object_get(bl, "position"));
+	if (!pt->key || !pt->file || !pt->file[0])
+		return lb_err(-LB_E_NOTFOUND, "snapshot %.12s has no binlog position (binlog disabled on the server "
+			      "when it was taken?): no point-in-time recovery from it", s->id);
+	if (o->until_time) {
+		struct tm tm;
+
+		if ((e = parse_when(o->until_time, &pt->until)) < 0)
+			return e;
+		if (pt->until < s->time_s)
+			return lb_err(-EINVAL, "the point in time %s is before snapshot %.12s was taken: restore an "
+				      "earlier snapshot", o->until_time, s->id);
+		gmtime_r((time_t *)&pt->until, &tm);
+		strftime(pt->stop, sizeof pt->stop, "--stop-datetime=%Y-%m-%d %H:%M:%S", &tm);
+	} else {
+		if (!o->until_gtid || !o->until_gtid[0] || strlen(o->until_gtid) > 100 ||
+		    strspn(o->until_gtid, "0123456789-,") != strlen(o->until_gtid))
+			return lb_err(-EINVAL, "'%s' is not a GTID (domain-server-sequence, like 0-1-4711)",
+				      o->until_gtid ? o->until_gtid : "");
+		snprintf(pt->stop, sizeof pt->stop, "--stop-position=%s", o->until_gtid);
+	}
+	return 0;
+}
+
+int lb_mysql_pitr_check(struct lb_repo *r, const struct lb_snapshot *s, const struct lb_mysql_restore_opts *o)
+{
+	struct pitr_point pt;
+	struct arch_end end;
+	char **files = NULL;
+	size_t nfiles = 0;
+	int e;
+
+	if ((e = pitr_point(s, o, &pt)) < 0)
+		return e;
+	return rebuild(r, pt.key, pt.file, pt.pos, NULL, &files, &nfiles, &end);
+}
 
 int lb_mysql_pitr_replay(struct lb_repo *r, const struct lb_snapshot *s, const struct lb_mysql_restore_opts *o,
 			 uint64_t *events)
 {
-	json_t *sec = json_object_get(json_object_get(s->json, "sources"), "mysql");
-	json_t *bl = json_object_get(sec, "binlog");
-	const char *key = json_string_value(json_object_get(sec, "server_key"));
-	const char *file = json_string_value(json_object_get(bl, "file"));
-	uint64_t pos = (uint64_t)json_integer_value(json_object_get(bl, "position"));
-	char dir[256], stop[128] = "", rewrite[1300] = "", dbopt[700] = "", cbuf[8192];
+	struct pitr_point pt;
+	struct arch_end end;
+	char dir[256], rewrite[1300] = "", dbopt[700] = "", cbuf[8192];
+	char *stop = pt.stop;
 	char **files = NULL, *argv[64];
 	size_t nfiles = 0;
 	int argc = 0, e, p1[2] = { -1, -1 }, p2[2] = { -1, -1 };
 	pid_t binlog = -1, client = -1;
 
 	*events = 0;
-	if (!key || !file || !file[0])
-		return lb_err(-LB_E_NOTFOUND, "snapshot %.12s has no binlog position (binlog disabled on the server "
-			      "when it was taken?): no point-in-time recovery from it", s->id);
-	if (o->until_time) {
-		int64_t t;
-		struct tm tm;
-
-		if ((e = parse_when(o->until_time, &t)) < 0)
-			return e;
-		if (t < s->time_s)
-			return lb_err(-EINVAL, "the point in time %s is before snapshot %.12s was taken: restore an "
-				      "earlier snapshot", o->until_time, s->id);
-		gmtime_r((time_t *)&t, &tm);
-		strftime(stop, sizeof stop, "--stop-datetime=%Y-%m-%d %H:%M:%S", &tm);
-	} else {
-		snprintf(stop, sizeof stop, "--stop-position=%s", o->until_gtid);
-	}
+	if ((e = pitr_point(s, o, &pt)) < 0)
+		return e;
 	snprintf(dir, sizeof dir, "%s/lifeboat-pitr-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 	if (!mkdtemp(dir))
 		return lb_errno(-errno, "binlog: temporary directory");
-	if ((e = rebuild(r, key, file, pos, dir, &files, &nfiles)) < 0)
+	if ((e = rebuild(r, pt.key, pt.file, pt.pos, dir, &files, &nfiles, &end)) < 0)
 		goto out;
+	if (pt.until && pt.until > end.committed_s && o->warn) {
+		char when[64], msg[1024];
+
+		lb_time_format(when, sizeof when, end.committed_s, 0);
+		snprintf(msg, sizeof msg, "the binlog archive ends at %s:%llu (archived %s), before %s: the "
+			 "restore rolls forward to there, and changes after it, if any, are not in the archive",
+			 end.file, (unsigned long long)end.pos, when, o->until_time);
+		o->warn(o->ctx, msg);
+	}
 	/* mariadb-binlog FILES... | mariadb */
 	if (pipe(p1) < 0 || pipe(p2) < 0) {
 		e = lb_errno(-errno, "pipe");
@@ -648,6 +777,9 @@ int lb_mysql_pitr_replay(struct lb_repo *r, const struct lb_snapshot *s, const s
 		setenv("TZ", "UTC", 1);
 		a[n++] = (char *)"mariadb-binlog";
 		a[n++] = (char *)"--disable-log-bin";
+		/* the first rebuilt file starts mid-way, without the GTID list
+		 * the server wrote at its head; strict mode would refuse that */
+		a[n++] = (char *)"--skip-gtid-strict-mode";
 		a[n++] = stop;
 		if (o->database) {
 			snprintf(dbopt, sizeof dbopt, "--database=%s", o->database);

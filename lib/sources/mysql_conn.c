@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 #include <openssl/evp.h>
 
@@ -182,7 +183,7 @@ void lb_my_sum_hex(const struct lb_my_sum *s, char out[33])
 	snprintf(out, 33, "%016llx%016llx", (unsigned long long)s->sum, (unsigned long long)s->xr);
 }
 
-int lb_my_columns(MYSQL *m, const char *db, const char *table, struct lb_buf *out)
+int lb_my_columns(MYSQL *m, const char *db, const char *table, struct lb_buf *out, struct lb_buf *sel)
 {
 	char q[2048], edb[512], etb[512];
 	MYSQL_RES *res;
@@ -192,26 +193,45 @@ int lb_my_columns(MYSQL *m, const char *db, const char *table, struct lb_buf *ou
 	mysql_real_escape_string(m, edb, db, (unsigned long)LB_MIN(strlen(db), 250));
 	mysql_real_escape_string(m, etb, table, (unsigned long)LB_MIN(strlen(table), 250));
 	snprintf(q, sizeof q,
-		 "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA='%s' AND TABLE_NAME='%s' "
-		 "AND EXTRA NOT LIKE '%%GENERATED%%' AND EXTRA NOT IN ('VIRTUAL','PERSISTENT','STORED') "
+		 "SELECT COLUMN_NAME, DATA_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA='%s' AND "
+		 "TABLE_NAME='%s' AND EXTRA NOT LIKE '%%GENERATED%%' AND EXTRA NOT IN ('VIRTUAL','PERSISTENT','STORED') "
 		 "ORDER BY ORDINAL_POSITION", edb, etb);
 	if (mysql_real_query(m, q, strlen(q)) != 0 || !(res = mysql_store_result(m)))
 		return lb_err(-EIO, "mysql: columns of %s.%s: %s", db, table, mysql_error(m));
 	lb_buf_reset(out);
+	if (sel)
+		lb_buf_reset(sel);
 	while ((row = mysql_fetch_row(res)) && e == 0) {
 		char qi[600];
+		/* the server prints a FLOAT with 6 digits, which reads back as
+		 * another FLOAT: selected as the DOUBLE it widens to exactly,
+		 * which prints in full and narrows back to the same FLOAT */
+		bool fl = row[1] && !strcasecmp(row[1], "float");
 
 		lb_my_quote_ident(qi, sizeof qi, row[0] ? row[0] : "");
-		if (n++)
+		if (n++) {
 			e = lb_buf_put_u8(out, ',');
+			if (e == 0 && sel)
+				e = lb_buf_put_u8(sel, ',');
+		}
 		if (e == 0)
 			e = lb_buf_append(out, qi, strlen(qi));
+		if (e == 0 && sel && fl)
+			e = lb_buf_append(sel, "CAST(", 5);
+		if (e == 0 && sel)
+			e = lb_buf_append(sel, qi, strlen(qi));
+		if (e == 0 && sel && fl)
+			e = lb_buf_append(sel, " AS DOUBLE)", 11);
 	}
 	mysql_free_result(res);
 	if (e == 0)
 		e = lb_buf_put_u8(out, 0);
+	if (e == 0 && sel)
+		e = lb_buf_put_u8(sel, 0);
 	if (e == 0) {
 		out->len--;
+		if (sel)
+			sel->len--;
 		if (n == 0)
 			e = lb_err(-LB_E_NOTFOUND, "mysql: %s.%s has no columns to dump", db, table);
 	}
@@ -229,8 +249,9 @@ int lb_my_table_sum(MYSQL *m, const char *db, const char *table, struct lb_my_su
 	memset(s, 0, sizeof *s);
 	lb_buf_init(&cols, 0);
 	lb_buf_init(&q, 0);
-	if ((e = lb_my_columns(m, db, table, &cols)) < 0)
+	if ((e = lb_my_columns(m, db, table, &q, &cols)) < 0)
 		goto out;
+	lb_buf_reset(&q);
 	lb_my_quote_ident(qdb, sizeof qdb, db);
 	lb_my_quote_ident(qtb, sizeof qtb, table);
 	if ((e = lb_buf_append(&q, "SELECT ", 7)) < 0 || (e = lb_buf_append(&q, cols.data, cols.len)) < 0)

@@ -40,6 +40,7 @@
 #include <sys/wait.h>
 
 #include "lifeboat/snapshot.h"
+#include "snap/vtree.h"
 #include "sources/mysql_internal.h"
 
 #define DEFAULT_JOBS 4
@@ -86,6 +87,7 @@ struct mysrc {
 	double blocked_ms;        /* writes blocked, summed over attempts */
 	double lock_wait_ms;      /* waiting to get the lock */
 	unsigned attempts;
+	char retry_why[2048];     /* why the attempts before this one failed */
 	char method[64];
 
 	/* results */
@@ -577,7 +579,7 @@ static int flush_insert(struct lb_vfile *f, struct lb_buf *stmt, struct lb_buf *
 static int dump_table(struct mysrc *m, MYSQL *c, struct table *t)
 {
 	struct lb_vmeta meta = { .mode = 0640, .mtime_s = lb_now_ns() / 1000000000 };
-	struct lb_buf cols, q, stmt, frame, head;
+	struct lb_buf cols, sel, q, stmt, frame, head;
 	struct lb_vfile *f = NULL;
 	char qdb[600], qtb[600];
 	MYSQL_RES *res = NULL;
@@ -586,13 +588,14 @@ static int dump_table(struct mysrc *m, MYSQL *c, struct table *t)
 	int e;
 
 	lb_buf_init(&cols, 0);
+	lb_buf_init(&sel, 0);
 	lb_buf_init(&q, 0);
 	lb_buf_init(&stmt, LB_MY_STMT_MAX);
 	lb_buf_init(&frame, LB_MY_STMT_MAX + 4096);
 	lb_buf_init(&head, 0);
 	lb_my_quote_ident(qdb, sizeof qdb, t->db);
 	lb_my_quote_ident(qtb, sizeof qtb, t->name);
-	if ((e = lb_my_columns(c, t->db, t->name, &cols)) < 0)
+	if ((e = lb_my_columns(c, t->db, t->name, &cols, &sel)) < 0)
 		goto out;
 	/* INSERT INTO `t` (`a`,`b`) VALUES  — unqualified, so --into works */
 	if ((e = lb_buf_append(&head, "INSERT INTO ", 12)) < 0 || (e = lb_buf_append(&head, qtb, strlen(qtb))) < 0 ||
@@ -600,7 +603,7 @@ static int dump_table(struct mysrc *m, MYSQL *c, struct table *t)
 	    (e = lb_buf_append(&head, ") VALUES ", 9)) < 0)
 		goto out;
 	if ((e = lb_buf_append(&q, "SELECT /*!40001 SQL_NO_CACHE */ ", 32)) < 0 ||
-	    (e = lb_buf_append(&q, cols.data, cols.len)) < 0)
+	    (e = lb_buf_append(&q, sel.data, sel.len)) < 0)
 		goto out;
 	{
 		char tail[1300];
@@ -611,6 +614,18 @@ static int dump_table(struct mysrc *m, MYSQL *c, struct table *t)
 	}
 	if ((e = lb_vfile_open(m->vt, t->file, &meta, &f)) < 0)
 		goto out;
+	/* a lock attempt that was retried may have dumped this table (one
+	 * dumped under the lock) already: this dump replaces that one */
+	if (m->attempts > 1) {
+		struct lb_node old;
+
+		if (lb_vtree_lookup(m->vt, t->file, &old) == 0) {
+			e = lb_vfile_set_node(f, &old, LB_VTREE_REPLACE);
+			lb_node_release(&old);
+			if (e < 0)
+				goto out;
+		}
+	}
 	if (mysql_real_query(c, (char *)q.data, q.len) != 0 || !(res = mysql_use_result(c))) {
 		e = lb_err(mysql_errno(c) == 1412 ? -EAGAIN : -EIO, "mysql: dumping %s.%s: %s (%u)", t->db, t->name,
 			   mysql_error(c), mysql_errno(c));
@@ -670,6 +685,7 @@ out:
 		mysql_free_result(res);
 	lb_vfile_abort(f);
 	lb_buf_release(&cols);
+	lb_buf_release(&sel);
 	lb_buf_release(&q);
 	lb_buf_release(&stmt);
 	lb_buf_release(&frame);
@@ -1208,6 +1224,22 @@ static int ms_env(const char *name)
 	return v ? atoi(v) : 0;
 }
 
+static void note_retry(struct mysrc *m, unsigned attempt, const char *why)
+{
+	size_t l = strlen(m->retry_why);
+
+	snprintf(m->retry_why + l, sizeof m->retry_why - l, "%sattempt %u: %s", l ? "; " : "", attempt, why);
+}
+
+/* Tests only: hold the lock this long (LIFEBOAT_TEST_HOLD_LOCK_MS), on
+ * every attempt or on the first LIFEBOAT_TEST_HOLD_LOCK_ATTEMPTS. */
+static int test_hold_ms(unsigned attempt)
+{
+	int n = ms_env("LIFEBOAT_TEST_HOLD_LOCK_ATTEMPTS");
+
+	return n > 0 && attempt > (unsigned)n ? 0 : ms_env("LIFEBOAT_TEST_HOLD_LOCK_MS");
+}
+
 static int snapshot_prepare(struct mysrc *m)
 {
 	unsigned retries = m->o.lock_retries ? m->o.lock_retries : DEFAULT_RETRIES;
@@ -1232,7 +1264,7 @@ static int snapshot_prepare(struct mysrc *m)
 		if (e == 0) {
 			/* writes are blocked from here: snapshot, open the checksum
 			 * transactions, read the binlog position, let go */
-			int hold = ms_env("LIFEBOAT_TEST_HOLD_LOCK_MS");
+			int hold = test_hold_ms(attempt);
 
 			if (m->o.snapshot_hook) {
 				e = run_hook(m, m->o.snapshot_hook, m->snapdir, sizeof m->snapdir);
@@ -1262,11 +1294,13 @@ static int snapshot_prepare(struct mysrc *m)
 				lb_err_set_text(saved);
 				if (retryable(m, e))
 					return lb_err(-ETIMEDOUT, "mysql: could not hold the lock briefly enough after %u "
-						      "attempts (%s); writes were never left blocked", attempt, saved);
+						      "attempts (%s%s%s); writes were never left blocked", attempt, saved,
+						      m->retry_why[0] ? "; before that: " : "", m->retry_why);
 				return e;
 			}
-			if (m->env)
-				m->env->warn(m->env, "mysql lock", saved);
+			/* a retry that then succeeds is no news (the manifest counts
+			 * the attempts); a failure says what every attempt met */
+			note_retry(m, attempt, saved);
 		}
 		drop_btrfs(m);
 		if ((e = reconnect_ctl(m)) < 0)
@@ -1303,7 +1337,7 @@ static int logical_dump(struct mysrc *m)
 			return e;
 		e = lock_once(m, false);
 		if (e == 0) {
-			int hold = ms_env("LIFEBOAT_TEST_HOLD_LOCK_MS");
+			int hold = test_hold_ms(attempt);
 
 			e = open_snapshots(m);
 			if (e == 0)
@@ -1331,11 +1365,13 @@ static int logical_dump(struct mysrc *m)
 				lb_err_set_text(saved);
 				if (retryable(m, e))
 					return lb_err(-ETIMEDOUT, "mysql: could not hold the lock briefly enough after %u "
-						      "attempts (%s); writes were never left blocked", attempt, saved);
+						      "attempts (%s%s%s); writes were never left blocked", attempt, saved,
+						      m->retry_why[0] ? "; before that: " : "", m->retry_why);
 				return e;
 			}
-			if (m->env)
-				m->env->warn(m->env, "mysql lock", saved);
+			/* a retry that then succeeds is no news (the manifest counts
+			 * the attempts); a failure says what every attempt met */
+			note_retry(m, attempt, saved);
 		}
 		/* start over with fresh connections */
 		for (unsigned i = 0; i < m->nw; i++)

@@ -34,8 +34,10 @@ struct lb_my_sum {
 };
 void lb_my_sum_row(struct lb_my_sum *s, MYSQL_ROW row, const unsigned long *lens, unsigned ncols);
 void lb_my_sum_hex(const struct lb_my_sum *s, char out[33]);
-/* The column list a dump selects and inserts: every column but generated ones. */
-int lb_my_columns(MYSQL *m, const char *db, const char *table, struct lb_buf *out);
+/* The column list a dump inserts, every column but generated ones, into
+ * out; and, into sel (if not NULL), the list it selects: the same columns,
+ * FLOATs as DOUBLEs, so every value is read in full. */
+int lb_my_columns(MYSQL *m, const char *db, const char *table, struct lb_buf *out, struct lb_buf *sel);
 /* Computes the checksum of db.table as a dump would see it. */
 int lb_my_table_sum(MYSQL *m, const char *db, const char *table, struct lb_my_sum *s);
 
@@ -62,5 +64,14 @@ int lb_my_server_key(MYSQL *m, char *out, size_t n);
 /* A file name for an identifier: itself when safe, else with '/', '@',
  * control bytes and a leading '.' written as @xx. */
 void lb_my_file_name(char *out, size_t n, const char *ident);
+
+/* Point in time (mysql_binlog.c).  The check parses the point of o and
+ * makes sure the archive covers the binlog from s's position on, without
+ * a gap, before anything is restored; the replay rolls the restored dump
+ * forward to the point. */
+struct lb_snapshot;
+int lb_mysql_pitr_check(struct lb_repo *r, const struct lb_snapshot *s, const struct lb_mysql_restore_opts *o);
+int lb_mysql_pitr_replay(struct lb_repo *r, const struct lb_snapshot *s, const struct lb_mysql_restore_opts *o,
+			 uint64_t *events);
 
 #endif

@@ -389,11 +389,6 @@ static int user_cb(const char *kind, const char *name, const char *stmt, size_t 
 	return e;
 }
 
-/* ---- point in time ---- */
-
-int lb_mysql_pitr_replay(struct lb_repo *r, const struct lb_snapshot *s, const struct lb_mysql_restore_opts *o,
-			 uint64_t *events);
-
 /* ---- driver ---- */
 
 int lb_mysql_restore(struct lb_repo *r, const struct lb_snapshot *s, const struct lb_mysql_restore_opts *o,
@@ -474,6 +469,10 @@ int lb_mysql_restore(struct lb_repo *r, const struct lb_snapshot *s, const struc
 			goto out;
 		}
 	}
+	/* a point in time that cannot be reached fails before anything is
+	 * restored */
+	if ((o->until_time || o->until_gtid) && (e = lb_mysql_pitr_check(r, s, o)) < 0)
+		goto out;
 	if ((e = lb_my_connect(&o->conn, &m)) < 0 || (e = prepare_session(m)) < 0)
 		goto out;
 	/* databases and their CREATE TABLEs */

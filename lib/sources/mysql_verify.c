@@ -55,7 +55,8 @@ static int rm_cb(const char *path, const struct stat *st, int flag, struct FTW *
 	return remove(path) < 0 && errno != ENOENT ? -1 : 0;
 }
 
-static int run_wait(char *const argv[], const char *log)
+/* Runs argv with its output to log and TMPDIR=tmpdir; waits for it. */
+static int run_wait(char *const argv[], const char *log, const char *tmpdir)
 {
 	int status;
 	pid_t pid = fork();
@@ -69,6 +70,7 @@ static int run_wait(char *const argv[], const char *log)
 			dup2(fd, 1);
 			dup2(fd, 2);
 		}
+		setenv("TMPDIR", tmpdir, 1);
 		execvp(argv[0], argv);
 		_exit(127);
 	}
@@ -80,6 +82,37 @@ static int run_wait(char *const argv[], const char *log)
 	return 0;
 }
 
+/* The last lines of a server's log, on one line, for a message: the log
+ * goes away with the drill's directory. */
+static void log_tail(const char *log, char *out, size_t n)
+{
+	char buf[4096];
+	ssize_t k = 0;
+	size_t start, w = 0;
+	int fd = open(log, O_RDONLY | O_CLOEXEC);
+	off_t end;
+
+	snprintf(out, n, "(no log)");
+	if (fd < 0)
+		return;
+	end = lseek(fd, 0, SEEK_END);
+	if (end > 0 && lseek(fd, end > (off_t)sizeof buf ? end - (off_t)sizeof buf : 0, SEEK_SET) >= 0)
+		k = read(fd, buf, sizeof buf);
+	close(fd);
+	if (k <= 0)
+		return;
+	while (k > 0 && (buf[k - 1] == '\n' || buf[k - 1] == ' '))
+		k--;
+	/* the last three lines */
+	start = (size_t)k;
+	for (int lines = 0; start > 0; start--)
+		if (buf[start - 1] == '\n' && ++lines == 3)
+			break;
+	for (size_t i = start; i < (size_t)k && w + 2 < n; i++)
+		out[w++] = buf[i] == '\n' ? '|' : (buf[i] < 0x20 ? ' ' : buf[i]);
+	out[w] = 0;
+}
+
 static void user_name(char *out, size_t n)
 {
 	struct passwd *pw = getpwuid(geteuid());
@@ -87,11 +120,15 @@ static void user_name(char *out, size_t n)
 	snprintf(out, n, "%s", pw ? pw->pw_name : "root");
 }
 
-static int start_server(struct drill *d, bool install)
+/* install: a fresh datadir.  binlog: the base name of the binlog that
+ * came with a restored datadir (NULL: none), which crash recovery needs
+ * to settle the transactions the snapshot caught prepared. */
+static int start_server(struct drill *d, bool install, const char *binlog)
 {
-	char log[400], a_datadir[4500], a_sock[400], a_pid[400], a_log[420], a_user[300], user[256];
+	char log[400], a_datadir[4500], a_sock[400], a_pid[400], a_log[420], a_user[300], user[256], a_bin[300];
+	char a_tmp[300];
 	const char *mariadbd = d->o->mariadbd ? d->o->mariadbd : "mariadbd";
-	int e;
+	int e, ep[2];
 
 	user_name(user, sizeof user);
 	snprintf(log, sizeof log, "%s/server.log", d->dir);
@@ -101,23 +138,42 @@ static int start_server(struct drill *d, bool install)
 		char *argv[] = { (char *)"mariadb-install-db", (char *)"--no-defaults", a_datadir, a_user,
 				 (char *)"--skip-test-db", (char *)"--auth-root-authentication-method=normal", NULL };
 
-		if ((e = run_wait(argv, log)) < 0)
+		/* its own TMPDIR: installs side by side collide in /tmp */
+		if ((e = run_wait(argv, log, d->dir)) < 0)
 			return lb_err_wrap(e, "restore drill: preparing a datadir");
 	}
 	snprintf(d->sock, sizeof d->sock, "%s/sock", d->dir);
 	snprintf(a_sock, sizeof a_sock, "--socket=%s", d->sock);
 	snprintf(a_pid, sizeof a_pid, "--pid-file=%s/pid", d->dir);
 	snprintf(a_log, sizeof a_log, "--log-error=%s", log);
+	snprintf(a_tmp, sizeof a_tmp, "--tmpdir=%s", d->dir);
+	if (binlog)
+		snprintf(a_bin, sizeof a_bin, "--log-bin=%s", binlog);
+	else
+		snprintf(a_bin, sizeof a_bin, "--skip-log-bin");
+	/* a pipe closed on exec: an exec that fails sends its errno back */
+	if (pipe2(ep, O_CLOEXEC) < 0)
+		return lb_errno(-errno, "pipe");
 	d->pid = fork();
-	if (d->pid < 0)
-		return lb_errno(-errno, "fork");
+	if (d->pid < 0) {
+		e = lb_errno(-errno, "fork");
+		close(ep[0]);
+		close(ep[1]);
+		return e;
+	}
 	if (d->pid == 0) {
-		char *argv[] = { (char *)mariadbd, (char *)"--no-defaults", a_datadir, a_sock, a_pid, a_log, a_user,
-				 (char *)"--skip-networking", (char *)"--skip-grant-tables",
-				 (char *)"--innodb-buffer-pool-size=128M", (char *)"--skip-log-bin",
-				 (char *)"--innodb-fast-shutdown=0", NULL };
+		/* a fresh datadir has root without a password, reachable only
+		 * through the socket in our private directory, and the grant
+		 * tables on, as the event scheduler needs them to create the
+		 * dump's events (it stays OFF: no event runs during the drill).
+		 * A restored datadir has the source's accounts: grants skipped. */
+		char *argv[] = { (char *)mariadbd, (char *)"--no-defaults", a_datadir, a_sock, a_pid, a_log, a_user, a_tmp,
+				 (char *)"--skip-networking", (char *)"--innodb-buffer-pool-size=128M",
+				 a_bin, (char *)"--innodb-fast-shutdown=0",
+				 install ? (char *)"--event-scheduler=OFF" : (char *)"--skip-grant-tables", NULL };
 		int fd = open("/dev/null", O_RDWR);
 
+		close(ep[0]);
 		if (fd >= 0) {
 			dup2(fd, 0);
 			dup2(fd, 1);
@@ -125,7 +181,24 @@ static int start_server(struct drill *d, bool install)
 		}
 		setsid();
 		execvp(argv[0], argv);
+		e = errno;
+		if (write(ep[1], &e, sizeof e) < 0)
+			_exit(126);
 		_exit(127);
+	}
+	close(ep[1]);
+	{
+		int xe = 0;
+		ssize_t k;
+
+		while ((k = read(ep[0], &xe, sizeof xe)) < 0 && errno == EINTR)
+			;
+		close(ep[0]);
+		if (k == (ssize_t)sizeof xe) {
+			waitpid(d->pid, NULL, 0);
+			d->pid = -1;
+			return lb_errno(-xe, "restore drill: cannot run the server %s", mariadbd);
+		}
 	}
 	/* ready when it answers on its socket */
 	for (int i = 0; i < 1200; i++) {
@@ -134,8 +207,11 @@ static int start_server(struct drill *d, bool install)
 		int st;
 
 		if (waitpid(d->pid, &st, WNOHANG) == d->pid) {
+			char tail[600];
+
 			d->pid = -1;
-			return lb_err(-EIO, "restore drill: the throwaway server did not start (see %s)", log);
+			log_tail(log, tail, sizeof tail);
+			return lb_err(-EIO, "restore drill: the throwaway server %s did not start: %s", mariadbd, tail);
 		}
 		if (access(d->sock, F_OK) == 0 && lb_my_connect(&c, &m) == 0) {
 			mysql_close(m);
@@ -185,7 +261,7 @@ int lb_mysql_verify(struct lb_repo *r, const struct lb_snapshot *s, const struct
 	struct drill d = { .o = o, .pid = -1 };
 	int64_t t0 = lb_mono_ns();
 	const char *key;
-	char version[128] = "";
+	char version[128] = "", binlog[256] = "";
 	MYSQL *m = NULL;
 	int e;
 
@@ -221,8 +297,25 @@ int lb_mysql_verify(struct lb_repo *r, const struct lb_snapshot *s, const struct
 			goto out;
 		}
 		snprintf(d.datadir, sizeof d.datadir, "%s%s", target, datadir);
+		/* a binlog kept in the datadir came along: recovery reads it to
+		 * roll back what was prepared but not yet binlogged at the lock
+		 * (without it, InnoDB refuses to start) */
+		{
+			const char *bf = json_string_value(json_object_get(json_object_get(sec, "binlog"), "file"));
+			const char *dot = bf ? strrchr(bf, '.') : NULL;
+			struct stat sb;
+			char idx[4800];
+
+			binlog[0] = 0;
+			if (bf && dot && dot > bf && !strchr(bf, '/') && (size_t)(dot - bf) < sizeof binlog) {
+				snprintf(binlog, sizeof binlog, "%.*s", (int)(dot - bf), bf);
+				snprintf(idx, sizeof idx, "%s/%s.index", d.datadir, binlog);
+				if (stat(idx, &sb) < 0)
+					binlog[0] = 0;
+			}
+		}
 		note(o, "starting a throwaway server on the restored datadir (crash recovery)");
-		if ((e = start_server(&d, false)) < 0)
+		if ((e = start_server(&d, false, binlog[0] ? binlog : NULL)) < 0)
 			goto out;
 	} else {
 		struct lb_mysql_restore_opts ro = { 0 };
@@ -230,7 +323,7 @@ int lb_mysql_verify(struct lb_repo *r, const struct lb_snapshot *s, const struct
 
 		snprintf(d.datadir, sizeof d.datadir, "%s/data", d.dir);
 		note(o, "starting a throwaway server");
-		if ((e = start_server(&d, true)) < 0)
+		if ((e = start_server(&d, true, NULL)) < 0)
 			goto out;
 		ro.conn.socket = d.sock;
 		ro.conn.user = "root";

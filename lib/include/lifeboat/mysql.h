@@ -69,6 +69,7 @@ struct lb_mysql_restore_opts {
 	const char *until_gtid;
 	bool replace;            /* drop existing tables before loading them */
 	lb_mysql_msg_fn info;
+	lb_mysql_msg_fn warn;    /* things the operator must know (the archive ends before the point) */
 	void *ctx;
 	struct lb_progress *progress;
 };
