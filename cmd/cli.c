@@ -67,11 +67,44 @@ const char *cli_last_error(void)
 	return last_error;
 }
 
+static size_t utf8_len(const unsigned char *s, size_t left);
+static unsigned utf8_cp(const unsigned char *p, size_t k);
+static bool bidi_control(unsigned cp);
+
+/* Messages name objects whose names come from disk, archives and servers:
+ * control bytes, invalid UTF-8 and bidirectional controls in them are
+ * shown escaped, so that no name can forge a line or move the cursor.
+ * Backslashes stay as they are: names a command escaped itself
+ * (cli_escape) are not escaped twice. */
+static void sanitize(char *dst, size_t size, const char *src)
+{
+	const unsigned char *p = (const unsigned char *)src;
+	size_t n = strlen(src), o = 0;
+
+	for (size_t i = 0; i < n && o + 7 < size;) {
+		size_t k = utf8_len(p + i, n - i);
+
+		if (k == 0 || p[i] < 0x20 || p[i] == 0x7f) {
+			o += (size_t)snprintf(dst + o, size - o, "\\x%02x", p[i]);
+			i++;
+		} else if (k == 3 && bidi_control(utf8_cp(p + i, k))) {
+			o += (size_t)snprintf(dst + o, size - o, "\\u%04x", utf8_cp(p + i, k));
+			i += k;
+		} else {
+			memcpy(dst + o, p + i, k);
+			o += k;
+			i += k;
+		}
+	}
+	dst[o] = 0;
+}
+
 static void vsay(const char *kind, const char *fmt, va_list ap)
 {
-	char msg[4096], line[4200];
+	char raw[4096], msg[4096], line[4200];
 
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	vsnprintf(raw, sizeof raw, fmt, ap);
+	sanitize(msg, sizeof msg, raw);
 	if (!kind[0])
 		snprintf(last_error, sizeof last_error, "%s", msg);
 	if (g_cli.command)
@@ -253,6 +286,24 @@ static size_t utf8_len(const unsigned char *s, size_t left)
 	return n;
 }
 
+/* The code point of the k-byte UTF-8 sequence at p (k from utf8_len). */
+static unsigned utf8_cp(const unsigned char *p, size_t k)
+{
+	unsigned cp = k == 1 ? p[0] : k == 2 ? p[0] & 0x1f : k == 3 ? p[0] & 0x0f : p[0] & 0x07;
+
+	for (size_t i = 1; i < k; i++)
+		cp = cp << 6 | (p[i] & 0x3f);
+	return cp;
+}
+
+/* Characters that reorder what a terminal shows (bidirectional embeddings,
+ * overrides and isolates): a name holding one could make a message say
+ * something else than it does. */
+static bool bidi_control(unsigned cp)
+{
+	return cp == 0x200e || cp == 0x200f || (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
 char *cli_escape(const char *s, size_t len)
 {
 	char *out = malloc(len * 4 + 1), *w = out;
@@ -278,6 +329,9 @@ char *cli_escape(const char *s, size_t len)
 		} else if (k == 0 || p[i] < 0x20 || p[i] == 0x7f) {
 			w += sprintf(w, "\\x%02x", p[i]);
 			i++;
+		} else if (k == 3 && bidi_control(utf8_cp(p + i, k))) {
+			w += sprintf(w, "\\u%04x", utf8_cp(p + i, k)); /* 6 bytes for 3: within len * 4 */
+			i += k;
 		} else {
 			memcpy(w, p + i, k);
 			w += k;

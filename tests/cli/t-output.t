@@ -27,6 +27,17 @@ like "$(cat "$TMP/.lbout")" '"bytes_added"' "with the statistics"
 lb -r "$R" --json snapshots
 like "$(cat "$TMP/.lbout")" '"short_id"' "snapshots --json"
 
+# ---- hostile names in messages: no raw control bytes reach stderr ----
+esc=$(printf '\033')
+lb -r "$TMP/no${esc}[31mred
+forged line" snapshots
+err=$(cat "$TMP/.lberr")
+like "$err" 'no\\x1b\[31mred\\x0aforged line: ' "an escape sequence and a newline in a name are shown escaped"
+is "$(wc -l <"$TMP/.lberr")" 1 "the message stays on one line"
+ok "no raw escape byte reaches stderr" sh -c "! grep -q '$esc' '$TMP/.lberr'"
+lb -r "$TMP/x$(printf '\342\200\256')txt.exe" snapshots
+like "$(cat "$TMP/.lberr")" 'x\\u202etxt.exe' "a right-to-left override in a name is shown escaped"
+
 # ---- on a terminal: the progress line ----
 if command -v script >/dev/null; then
 	rm -rf "$R"
