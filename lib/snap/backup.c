@@ -1286,6 +1286,8 @@ static void cover_paths(char **paths, size_t *n)
 {
 	size_t w = 0;
 
+	if (*n < 2)
+		return; /* (paths is NULL when there are none: a MySQL-only backup) */
 	qsort(paths, *n, sizeof *paths, cmp_str);
 	/* drop duplicates and paths inside another path of the set */
 	for (size_t i = 0; i < *n; i++) {

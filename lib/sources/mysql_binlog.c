@@ -852,9 +852,13 @@ int lb_mysql_pitr_replay(struct lb_repo *r, const struct lb_snapshot *s, const s
 			e = 0;
 	}
 out:
-	for (int *p = &p1[0]; p <= &p2[1]; p++)
-		if (*p >= 0)
-			close(*p);
+	{
+		int *fds[4] = { &p1[0], &p1[1], &p2[0], &p2[1] }; /* two arrays, not one */
+
+		for (int i = 0; i < 4; i++)
+			if (*fds[i] >= 0)
+				close(*fds[i]);
+	}
 	if (binlog > 0)
 		waitpid(binlog, NULL, 0);
 	if (client > 0)
