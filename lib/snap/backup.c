@@ -1151,7 +1151,10 @@ static int find_parent(struct bctx *c, const char *host, char **paths, size_t n,
 		if ((e = lb_snapshot_list(c->r, &v, &nv)) < 0)
 			return e;
 		for (size_t i = nv; i-- > 0;) {
-			if (!strcmp(v[i]->host, host) && same_paths(v[i], paths, n)) {
+			/* binlog archive segments are not backups (and have no
+			 * paths, as a MySQL-only backup has none) */
+			if (!strcmp(v[i]->host, host) && same_paths(v[i], paths, n) &&
+			    !json_object_get(json_object_get(v[i]->json, "sources"), "binlog")) {
 				s = v[i];
 				v[i] = NULL;
 				break;

@@ -85,6 +85,8 @@ lb -r "$R" backup --mysql --mysql-defaults-file "$SRC_CNF" --mysql-databases ban
 rc=$?
 BASE=$(cat "$TMP/.lbout")
 is "$rc" 0 "base backup under load"
+parent=$("$LB" -r "$R" cat snapshot "$BASE" | jq -r '.parent // ""')
+is "$parent" "" "its parent is no binlog segment (segments have no paths either, and are not backups)"
 wait_load() { for p in $LPIDS; do wait "$p"; done; LPIDS=""; }
 wait_load
 checkpoint t1
