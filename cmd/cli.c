@@ -11,6 +11,7 @@
 #include <sys/ioctl.h>
 
 #include "cli.h"
+#include "lifeboat/snapshot.h"
 
 struct cli g_cli;
 
@@ -647,4 +648,45 @@ void cli_signals_cancel(struct lb_progress *p)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+}
+
+bool cli_source_ls_open(int argc, char **argv, const char *cmd, const char *source, const char *none,
+			struct lb_repo **r, struct lb_snapshot **s, json_t **sec, int *code)
+{
+	static const struct option longopts[] = { CLI_GLOBAL_LONGOPTS, { 0 } };
+	int c, e;
+
+	*r = NULL;
+	*s = NULL;
+	while ((c = getopt_long(argc, argv, CLI_GLOBAL_SHORTOPTS, longopts, NULL)) != -1) {
+		if (cli_global_opt(c, optarg))
+			continue;
+		if (c == 'h') {
+			printf("usage: lifeboat [-r REPO] %s SNAPSHOT\n", cmd);
+			*code = EXIT_OK;
+			return false;
+		}
+		*code = EXIT_USAGE;
+		return false;
+	}
+	if (optind + 1 != argc) {
+		cli_error("usage: lifeboat %s SNAPSHOT", cmd);
+		*code = EXIT_USAGE;
+		return false;
+	}
+	*code = EXIT_ERROR;
+	if (cli_open_repo(r) < 0)
+		return false;
+	if ((e = lb_snapshot_find(*r, argv[optind], s)) < 0) {
+		cli_fail(e);
+	} else if (!(*sec = json_object_get(json_object_get((*s)->json, "sources"), source))) {
+		cli_error("snapshot %.12s %s", (*s)->id, none);
+	} else {
+		return true;
+	}
+	lb_snapshot_free(*s);
+	lb_repo_close(*r);
+	*s = NULL;
+	*r = NULL;
+	return false;
 }

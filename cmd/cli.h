@@ -66,6 +66,14 @@ void cli_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Opens the repository (-r / LIFEBOAT_REPO), asking for the password only
  * if it is encrypted. */
 int cli_open_repo(struct lb_repo **r);
+/* The common part of `lifeboat SOURCE ls SNAPSHOT`: parses the global
+ * options and the one SNAPSHOT argument, opens the repository and finds
+ * the snapshot's section sources.SOURCE.  True with *r, *s and *sec set
+ * (the caller frees s and closes r); false with *code the exit status
+ * (after --help, a usage error, or "snapshot ID <none>"). */
+struct lb_snapshot;
+bool cli_source_ls_open(int argc, char **argv, const char *cmd, const char *source, const char *none,
+			struct lb_repo **r, struct lb_snapshot **s, json_t **sec, int *code);
 int cli_password(char *buf, size_t n, void *ctx);
 /* Reads a password from a file (first line), the environment, or the
  * terminal (twice when confirm). */

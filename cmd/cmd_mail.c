@@ -41,39 +41,15 @@ static int fail_escaped(int code)
 
 static int mail_ls(int argc, char **argv)
 {
-	static const struct option longopts[] = { CLI_GLOBAL_LONGOPTS, { 0 } };
 	struct lb_snapshot *s = NULL;
 	struct lb_repo *r = NULL;
 	const char *key;
 	json_t *sec, *box;
-	int c, e;
+	int code;
 
-	while ((c = getopt_long(argc, argv, CLI_GLOBAL_SHORTOPTS, longopts, NULL)) != -1) {
-		if (cli_global_opt(c, optarg))
-			continue;
-		if (c == 'h') {
-			printf("usage: lifeboat [-r REPO] mail ls SNAPSHOT\n");
-			return EXIT_OK;
-		}
-		return EXIT_USAGE;
-	}
-	if (optind + 1 != argc) {
-		cli_error("usage: lifeboat mail ls SNAPSHOT");
-		return EXIT_USAGE;
-	}
-	if (cli_open_repo(&r) < 0)
-		return EXIT_ERROR;
-	if ((e = lb_snapshot_find(r, argv[optind], &s)) < 0) {
-		lb_repo_close(r);
-		return cli_fail(e);
-	}
-	sec = json_object_get(json_object_get(s->json, "sources"), "mail");
-	if (!sec) {
-		cli_error("snapshot %.12s has no mail spools (backup --mail-spool)", s->id);
-		lb_snapshot_free(s);
-		lb_repo_close(r);
-		return EXIT_ERROR;
-	}
+	if (!cli_source_ls_open(argc, argv, "mail ls", "mail", "has no mail spools (backup --mail-spool)", &r, &s, &sec,
+				&code))
+		return code;
 	if (g_cli.json) {
 		char *txt = json_dumps(sec, JSON_COMPACT | JSON_SORT_KEYS);
 

@@ -1240,6 +1240,28 @@ static int test_hold_ms(unsigned attempt)
 	return n > 0 && attempt > (unsigned)n ? 0 : ms_env("LIFEBOAT_TEST_HOLD_LOCK_MS");
 }
 
+/* After a failed attempt under the lock (e < 0): 0 to try again, or the
+ * error to give up with, the lock released. */
+static int attempt_failed(struct mysrc *m, int e, unsigned attempt, unsigned retries)
+{
+	char saved[1024];
+
+	snprintf(saved, sizeof saved, "%s", lb_errmsg());
+	if (!retryable(m, e) || attempt >= retries) {
+		unlock(m);
+		lb_err_set_text(saved);
+		if (retryable(m, e))
+			return lb_err(-ETIMEDOUT, "mysql: could not hold the lock briefly enough after %u attempts "
+				      "(%s%s%s); writes were never left blocked", attempt, saved,
+				      m->retry_why[0] ? "; before that: " : "", m->retry_why);
+		return e;
+	}
+	/* a retry that then succeeds is no news (the manifest counts the
+	 * attempts); a failure says what every attempt met */
+	note_retry(m, attempt, saved);
+	return 0;
+}
+
 static int snapshot_prepare(struct mysrc *m)
 {
 	unsigned retries = m->o.lock_retries ? m->o.lock_retries : DEFAULT_RETRIES;
@@ -1285,23 +1307,8 @@ static int snapshot_prepare(struct mysrc *m)
 		}
 		if (e == 0)
 			break;
-		{
-			char saved[1024];
-
-			snprintf(saved, sizeof saved, "%s", lb_errmsg());
-			if (!retryable(m, e) || attempt >= retries) {
-				unlock(m);
-				lb_err_set_text(saved);
-				if (retryable(m, e))
-					return lb_err(-ETIMEDOUT, "mysql: could not hold the lock briefly enough after %u "
-						      "attempts (%s%s%s); writes were never left blocked", attempt, saved,
-						      m->retry_why[0] ? "; before that: " : "", m->retry_why);
-				return e;
-			}
-			/* a retry that then succeeds is no news (the manifest counts
-			 * the attempts); a failure says what every attempt met */
-			note_retry(m, attempt, saved);
-		}
+		if ((e = attempt_failed(m, e, attempt, retries)) < 0)
+			return e;
 		drop_btrfs(m);
 		if ((e = reconnect_ctl(m)) < 0)
 			return e;
@@ -1356,23 +1363,8 @@ static int logical_dump(struct mysrc *m)
 		}
 		if (e == 0)
 			break;
-		{
-			char saved[1024];
-
-			snprintf(saved, sizeof saved, "%s", lb_errmsg());
-			if (!retryable(m, e) || attempt >= retries) {
-				unlock(m);
-				lb_err_set_text(saved);
-				if (retryable(m, e))
-					return lb_err(-ETIMEDOUT, "mysql: could not hold the lock briefly enough after %u "
-						      "attempts (%s%s%s); writes were never left blocked", attempt, saved,
-						      m->retry_why[0] ? "; before that: " : "", m->retry_why);
-				return e;
-			}
-			/* a retry that then succeeds is no news (the manifest counts
-			 * the attempts); a failure says what every attempt met */
-			note_retry(m, attempt, saved);
-		}
+		if ((e = attempt_failed(m, e, attempt, retries)) < 0)
+			return e;
 		/* start over with fresh connections */
 		for (unsigned i = 0; i < m->nw; i++)
 			mysql_close(m->w[i]);
