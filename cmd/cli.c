@@ -690,3 +690,13 @@ bool cli_source_ls_open(int argc, char **argv, const char *cmd, const char *sour
 	*r = NULL;
 	return false;
 }
+
+void cli_print_json_line(json_t *j)
+{
+	char *txt = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
+
+	if (txt)
+		printf("%s\n", txt);
+	free(txt);
+	json_decref(j);
+}

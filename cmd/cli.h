@@ -66,6 +66,9 @@ void cli_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Opens the repository (-r / LIFEBOAT_REPO), asking for the password only
  * if it is encrypted. */
 int cli_open_repo(struct lb_repo **r);
+/* Prints j on one line (the form --json results take: compact, reals to
+ * 6 digits) and releases it; NULL (out of memory) prints nothing. */
+void cli_print_json_line(json_t *j);
 /* The common part of `lifeboat SOURCE ls SNAPSHOT`: parses the global
  * options and the one SNAPSHOT argument, opens the repository and finds
  * the snapshot's section sources.SOURCE.  True with *r, *s and *sec set

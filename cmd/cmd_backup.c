@@ -265,12 +265,7 @@ static void print_result(const char *id, const struct lb_backup_stats *st)
 				      "bytes_read", (json_int_t)st->bytes_read, "blobs_new", (json_int_t)st->blobs_new,
 				      "bytes_added", (json_int_t)st->bytes_added, "packs", (json_int_t)st->packs,
 				      "warnings", (json_int_t)st->warnings, "duration_s", (double)st->duration_ns / 1e9);
-		char *s = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
-
-		if (s)
-			printf("%s\n", s);
-		free(s);
-		json_decref(j);
+		cli_print_json_line(j);
 		return;
 	}
 	if (g_cli.tty && g_cli.verbosity >= 0) {

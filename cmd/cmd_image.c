@@ -68,12 +68,7 @@ static void print_backup_tree(const char *id, const char *source, const struct l
 				      "bytes_new_raw", (json_int_t)st->bytes_new_raw, "bytes_added",
 				      (json_int_t)st->bytes_added, "packs", (json_int_t)st->packs, "warnings",
 				      (json_int_t)st->warnings, "duration_s", (double)st->duration_ns / 1e9);
-		char *s = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
-
-		if (s)
-			printf("%s\n", s);
-		free(s);
-		json_decref(j);
+		cli_print_json_line(j);
 		return;
 	}
 	if (g_cli.tty && g_cli.verbosity >= 0) {
@@ -106,12 +101,7 @@ static void print_backup(const char *id, const char *source, const struct lb_ima
 				      "bytes_new_raw", (json_int_t)st->bytes_new_raw, "bytes_added",
 				      (json_int_t)st->bytes_added, "packs", (json_int_t)st->packs, "warnings",
 				      (json_int_t)st->warnings, "duration_s", (double)st->duration_ns / 1e9);
-		char *s = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
-
-		if (s)
-			printf("%s\n", s);
-		free(s);
-		json_decref(j);
+		cli_print_json_line(j);
 		return;
 	}
 	if (g_cli.tty && g_cli.verbosity >= 0) {
@@ -310,12 +300,7 @@ static void print_restore_tree(const struct lb_snapshot *s, const char *target,
 				      (json_int_t)st->others, "links", (json_int_t)st->links, "bytes",
 				      (json_int_t)st->size, "errors", (json_int_t)st->errors, "duration_s",
 				      (double)st->duration_ns / 1e9);
-		char *txt = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
-
-		if (txt)
-			printf("%s\n", txt);
-		free(txt);
-		json_decref(j);
+		cli_print_json_line(j);
 		return;
 	}
 	if (g_cli.tty && g_cli.verbosity >= 0) {
@@ -342,12 +327,7 @@ static void print_restore(const struct lb_snapshot *s, const char *target, const
 				      (json_int_t)st->bytes_zeroed, "bytes_skipped", (json_int_t)st->bytes_skipped,
 				      "chunks_fetched", (json_int_t)st->chunks_fetched, "duration_s",
 				      (double)st->duration_ns / 1e9);
-		char *txt = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
-
-		if (txt)
-			printf("%s\n", txt);
-		free(txt);
-		json_decref(j);
+		cli_print_json_line(j);
 		return;
 	}
 	if (g_cli.tty && g_cli.verbosity >= 0) {
