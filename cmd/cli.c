@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "lifeboat/snapshot.h"
+#include "util/util.h"
 
 struct cli g_cli;
 
@@ -68,7 +69,6 @@ const char *cli_last_error(void)
 	return last_error;
 }
 
-static size_t utf8_len(const unsigned char *s, size_t left);
 static unsigned utf8_cp(const unsigned char *p, size_t k);
 static bool bidi_control(unsigned cp);
 
@@ -83,7 +83,7 @@ static void sanitize(char *dst, size_t size, const char *src)
 	size_t n = strlen(src), o = 0;
 
 	for (size_t i = 0; i < n && o + 7 < size;) {
-		size_t k = utf8_len(p + i, n - i);
+		size_t k = lb_utf8_seq(p + i, n - i);
 
 		if (k == 0 || p[i] < 0x20 || p[i] == 0x7f) {
 			o += (size_t)snprintf(dst + o, size - o, "\\x%02x", p[i]);
@@ -259,35 +259,7 @@ int cli_open_repo(struct lb_repo **r)
 
 /* ---- output ---- */
 
-static size_t utf8_len(const unsigned char *s, size_t left)
-{
-	unsigned char c = s[0];
-	size_t n;
-	uint32_t cp;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		n = 2, cp = c & 0x1f;
-	else if (c >= 0xe0 && c <= 0xef)
-		n = 3, cp = c & 0x0f;
-	else if (c >= 0xf0 && c <= 0xf4)
-		n = 4, cp = c & 0x07;
-	else
-		return 0;
-	if (n > left)
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
-}
-
-/* The code point of the k-byte UTF-8 sequence at p (k from utf8_len). */
+/* The code point of the k-byte UTF-8 sequence at p (k from lb_utf8_seq). */
 static unsigned utf8_cp(const unsigned char *p, size_t k)
 {
 	unsigned cp = k == 1 ? p[0] : k == 2 ? p[0] & 0x1f : k == 3 ? p[0] & 0x0f : p[0] & 0x07;
@@ -313,7 +285,7 @@ char *cli_escape(const char *s, size_t len)
 	if (!out)
 		return NULL;
 	for (size_t i = 0; i < len;) {
-		size_t k = utf8_len(p + i, len - i);
+		size_t k = lb_utf8_seq(p + i, len - i);
 
 		if (p[i] == '\\') {
 			*w++ = '\\';

@@ -254,8 +254,7 @@ int lb_unhex(uint8_t *out, size_t n, const char *in)
 	return in[2 * n] ? -EINVAL : 0;
 }
 
-/* Length of the valid UTF-8 sequence at s (0 if it is not one). */
-static size_t utf8_seq(const uint8_t *s, size_t left)
+size_t lb_utf8_seq(const uint8_t *s, size_t left)
 {
 	uint32_t cp;
 	size_t n;
@@ -289,7 +288,7 @@ void lb_escape(char *out, size_t outsz, const uint8_t *in, size_t len)
 	if (!outsz)
 		return;
 	for (size_t i = 0; i < len;) {
-		size_t k = utf8_seq(in + i, len - i);
+		size_t k = lb_utf8_seq(in + i, len - i);
 		char tmp[8];
 		size_t tl;
 

@@ -103,6 +103,9 @@ int lb_unhex(uint8_t *out, size_t n, const char *in);
 
 /* Writes in[0..len) into out for a message: printable ASCII and valid
  * UTF-8 as is, other bytes as \xNN, backslash as \\; cut to fit. */
+/* Length of the valid UTF-8 sequence at s (0 if it is not one: bad
+ * lead or continuation byte, truncated, overlong, surrogate, > U+10FFFF). */
+size_t lb_utf8_seq(const uint8_t *s, size_t left);
 void lb_escape(char *out, size_t outsz, const uint8_t *in, size_t len);
 
 /* ---- files ----------------------------------------------------------- */
