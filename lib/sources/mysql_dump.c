@@ -850,6 +850,24 @@ static void free_names(char **v, size_t n)
 	free(v);
 }
 
+/* dump_object() for every object the query lists, in its order. */
+static int dump_objects(MYSQL *c, struct lb_vfile *f, struct lb_buf *out, const char *list_sql, const char *what,
+			const char *kind)
+{
+	char **names, qn[600];
+	size_t n;
+	int e;
+
+	if ((e = list_names(c, list_sql, &names, &n)) < 0)
+		return e;
+	for (size_t i = 0; i < n && e == 0; i++) {
+		lb_my_quote_ident(qn, sizeof qn, names[i]);
+		e = dump_object(c, f, out, what, kind, qn, names[i]);
+	}
+	free_names(names, n);
+	return e;
+}
+
 /* <db>/schema.sql: the database, its tables, then views, triggers,
  * routines and events, each a framed statement tagged with its kind. */
 static int dump_schema(struct mysrc *m, const char *db)
@@ -858,8 +876,6 @@ static int dump_schema(struct mysrc *m, const char *db)
 	struct lb_buf one, out;
 	struct lb_vfile *f = NULL;
 	char qdb[600], edb[1024], fdb[1100], path[1200], q[1600];
-	char **names;
-	size_t n;
 	int e;
 
 	lb_buf_init(&one, LB_MY_STMT_MAX);
@@ -899,51 +915,18 @@ static int dump_schema(struct mysrc *m, const char *db)
 	}
 	snprintf(q, sizeof q, "SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA='%s' "
 		 "ORDER BY EVENT_OBJECT_TABLE, ACTION_ORDER", edb);
-	if ((e = list_names(m->ctl, q, &names, &n)) < 0)
-		goto out;
-	for (size_t i = 0; i < n && e == 0; i++) {
-		char qn[600], full[1300];
-
-		lb_my_quote_ident(qn, sizeof qn, names[i]);
-		snprintf(full, sizeof full, "%s.%s", qdb, qn);
-		(void)full;
-		e = dump_object(m->ctl, f, &out, "TRIGGER", "trigger", qn, names[i]);
-	}
-	free_names(names, n);
-	if (e < 0)
+	if ((e = dump_objects(m->ctl, f, &out, q, "TRIGGER", "trigger")) < 0)
 		goto out;
 	for (int kind = 0; kind < 2; kind++) {
 		snprintf(q, sizeof q, "SELECT ROUTINE_NAME FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA='%s' "
 			 "AND ROUTINE_TYPE='%s' ORDER BY ROUTINE_NAME", edb, kind ? "FUNCTION" : "PROCEDURE");
-		if ((e = list_names(m->ctl, q, &names, &n)) < 0)
-			goto out;
-		for (size_t i = 0; i < n && e == 0; i++) {
-			char qn[600], full[1300];
-
-			lb_my_quote_ident(qn, sizeof qn, names[i]);
-			snprintf(full, sizeof full, "%s.%s", qdb, qn);
-			(void)full;
-			e = dump_object(m->ctl, f, &out, kind ? "FUNCTION" : "PROCEDURE", kind ? "function" : "procedure",
-					qn, names[i]);
-		}
-		free_names(names, n);
-		if (e < 0)
+		if ((e = dump_objects(m->ctl, f, &out, q, kind ? "FUNCTION" : "PROCEDURE",
+				      kind ? "function" : "procedure")) < 0)
 			goto out;
 	}
 	snprintf(q, sizeof q, "SELECT EVENT_NAME FROM information_schema.EVENTS WHERE EVENT_SCHEMA='%s' "
 		 "ORDER BY EVENT_NAME", edb);
-	if ((e = list_names(m->ctl, q, &names, &n)) < 0)
-		goto out;
-	for (size_t i = 0; i < n && e == 0; i++) {
-		char qn[600], full[1300];
-
-		lb_my_quote_ident(qn, sizeof qn, names[i]);
-		snprintf(full, sizeof full, "%s.%s", qdb, qn);
-		(void)full;
-		e = dump_object(m->ctl, f, &out, "EVENT", "event", qn, names[i]);
-	}
-	free_names(names, n);
-	if (e < 0)
+	if ((e = dump_objects(m->ctl, f, &out, q, "EVENT", "event")) < 0)
 		goto out;
 #undef EMIT
 	e = lb_vfile_close(f, NULL);
