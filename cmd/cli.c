@@ -672,3 +672,16 @@ void cli_print_json_line(json_t *j)
 	free(txt);
 	json_decref(j);
 }
+
+void cli_warn_entry(void *ctx, const char *path, size_t pathlen, const char *msg)
+{
+	int *count = ctx;
+	char *esc = cli_escape(path, pathlen);
+
+	if (pathlen)
+		cli_warn("%s: %s", esc ? esc : "?", msg);
+	else
+		cli_warn("%s", msg);
+	free(esc);
+	(*count)++;
+}

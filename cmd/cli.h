@@ -66,6 +66,10 @@ void cli_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Opens the repository (-r / LIFEBOAT_REPO), asking for the password only
  * if it is encrypted. */
 int cli_open_repo(struct lb_repo **r);
+/* A warning callback for library calls that name an entry by bytes
+ * (export, import): warns "PATH: MSG" with PATH escaped (just MSG when
+ * pathlen is 0) and counts it in *(int *)ctx. */
+void cli_warn_entry(void *ctx, const char *path, size_t pathlen, const char *msg);
 /* Prints j on one line (the form --json results take: compact, reals to
  * 6 digits) and releases it; NULL (out of memory) prints nothing. */
 void cli_print_json_line(json_t *j);

@@ -22,19 +22,6 @@ static void bytes_locale(void)
 		setlocale(LC_CTYPE, "C.utf8");
 }
 
-static void on_warn(void *ctx, const char *path, size_t pathlen, const char *msg)
-{
-	int *count = ctx;
-	char *esc = cli_escape(path, pathlen);
-
-	if (pathlen)
-		cli_warn("%s: %s", esc ? esc : "?", msg);
-	else
-		cli_warn("%s", msg);
-	free(esc);
-	(*count)++;
-}
-
 /* ---- export ---- */
 
 /* The archive goes to a temporary file beside FILE, renamed over it only
@@ -188,7 +175,7 @@ int cmd_export(int argc, char **argv)
 		o.fd = of.fd;
 	}
 	o.progress = &pg;
-	o.warn = on_warn;
+	o.warn = cli_warn_entry;
 	o.warn_ctx = &warned;
 	cli_signals_cancel(&pg);
 	/* a reader that goes away (export ... | head) is a write error with a

@@ -10,19 +10,6 @@
 #include "lifeboat/util.h"
 #include "lifeboat/xfer.h"
 
-static void on_warn(void *ctx, const char *path, size_t pathlen, const char *msg)
-{
-	int *count = ctx;
-	char *esc = cli_escape(path, pathlen);
-
-	if (pathlen)
-		cli_warn("%s: %s", esc ? esc : "?", msg);
-	else
-		cli_warn("%s", msg);
-	free(esc);
-	(*count)++;
-}
-
 static int parse_time(const char *arg, int64_t *sec, long *nsec)
 {
 	char *end;
@@ -103,7 +90,7 @@ int cmd_import(int argc, char **argv)
 	o.tags = tags;
 	o.ntags = ntags;
 	o.progress = &pg;
-	o.warn = on_warn;
+	o.warn = cli_warn_entry;
 	o.warn_ctx = &warned;
 	if (cli_open_repo(&r) < 0)
 		goto out;
