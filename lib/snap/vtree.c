@@ -288,6 +288,16 @@ nomem:
 	return -ENOMEM;
 }
 
+/* Takes the regular file at v (if it is one) out of t's file and byte
+ * totals, before it is replaced. */
+static void uncount(struct lb_vtree *t, const struct vnode *v)
+{
+	if (!v->dir && v->node.type == LB_NODE_FILE) {
+		t->files--;
+		t->bytes -= v->node.size;
+	}
+}
+
 int lb_vtree_add_node(struct lb_vtree *t, const char *path, const struct lb_node *n, unsigned flags)
 {
 	bool isdir = n->type == LB_NODE_DIR;
@@ -309,14 +319,14 @@ int lb_vtree_add_node(struct lb_vtree *t, const char *path, const struct lb_node
 		e = lb_err(-EEXIST, "%s: added twice", path);
 		goto out;
 	}
-	if (isdir && !v->dir) {
-		/* a file, symlink... replaced by a directory of the same name */
-		if (!(flags & LB_VTREE_REPLACE) && v->node.type) {
-			e = lb_err(-EEXIST, "%s: added twice", path);
-			goto out;
-		}
-		v->dir = true;
+	/* a file, symlink... replaced by a directory of the same name */
+	if (isdir && !v->dir && v->node.type && !(flags & LB_VTREE_REPLACE)) {
+		e = lb_err(-EEXIST, "%s: added twice", path);
+		goto out;
 	}
+	uncount(t, v); /* an entry replaced is no longer in the totals */
+	if (isdir)
+		v->dir = true;
 	if ((e = copy_meta(&v->node, n, !isdir)) < 0)
 		goto out;
 	v->implicit = false;
@@ -502,6 +512,7 @@ int lb_vfile_close(struct lb_vfile *f, uint64_t *size)
 		e = lb_err(-EEXIST, "virtual file %s written twice", f->path);
 		goto out;
 	}
+	uncount(t, v);
 	lb_node_release(&v->node);
 	if (f->full) {
 		v->node = *f->full;

@@ -180,6 +180,17 @@ static int build(char id[65])
 		   "a virtual file written twice is still refused");
 	}
 	{
+		uint64_t files, bytes, sparse = (1 << 20) + 6 + (1 << 21);
+
+		lb_vtree_stats(vt, &files, &bytes);
+		ok(files == 3 && bytes == sparse + 6 + 1, "totals: three files");
+		base_node(&n, LB_NODE_FIFO);
+		ok(lb_vtree_add_node(vt, "top/plain", &n, LB_VTREE_REPLACE) == 0, "a FIFO replaces a file");
+		lb_vtree_stats(vt, &files, &bytes);
+		ok(files == 2 && bytes == sparse + 1, "the replaced file leaves the totals (%llu files, %llu bytes)",
+		   (unsigned long long)files, (unsigned long long)bytes);
+	}
+	{
 		struct lb_node got;
 
 		ok(lb_vtree_lookup(vt, "top/dir/sparse", &got) == 0 && got.nextents == 3 && got.extents[0].hole &&
