@@ -58,6 +58,16 @@ done_testing() { echo "1..$T_N"; [ "$T_FAILED" -eq 0 ]; }
 is_root() { [ "$(id -u)" -eq 0 ]; }
 
 # lb ARGS: run lifeboat; stdout to $TMP/.lbout, stderr to $TMP/.lberr; returns its status.
+# At exit (at_exit stop_pids_and_stallfs): kills the background processes
+# in $PIDS and the stallfs in $SPID, and unmounts $MNT if still mounted.
+stop_pids_and_stallfs() {
+	for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
+	[ -n "$SPID" ] && kill -9 "$SPID" 2>/dev/null && wait "$SPID" 2>/dev/null
+	if grep -q " $MNT " /proc/mounts 2>/dev/null; then
+		umount -l "$MNT" 2>/dev/null || fusermount3 -u -z "$MNT" 2>/dev/null
+	fi
+}
+
 lb() {
 	"$LB" "$@" >"$TMP/.lbout" 2>"$TMP/.lberr"
 }

@@ -20,14 +20,7 @@ MNT=$TMP/mnt
 SPID=""
 PIDS=""
 
-stop_all() {
-	for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
-	[ -n "$SPID" ] && kill -9 "$SPID" 2>/dev/null && wait "$SPID" 2>/dev/null
-	if grep -q " $MNT " /proc/mounts 2>/dev/null; then
-		umount -l "$MNT" 2>/dev/null || fusermount3 -u -z "$MNT" 2>/dev/null
-	fi
-}
-at_exit stop_all
+at_exit stop_pids_and_stallfs
 
 # mktree DIR SEED: a mixed tree of about 25 MB
 mktree() {
