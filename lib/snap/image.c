@@ -445,14 +445,13 @@ struct tsrc {
 };
 
 
-/* The btrfs subvolume root (inode 256) holding t->abs, and t->abs's path
- * inside it. */
+/* t->abs, and the btrfs subvolume holding it. */
 static int find_subvol(struct tsrc *t)
 {
-	char cur[4096];
-	size_t len;
+	const char *rel;
 	struct statfs sf;
-	struct stat st, top;
+	struct stat top;
+	int e;
 
 	if (!realpath(t->dir, t->abs))
 		return lb_errno(-errno, "%s", t->dir);
@@ -466,35 +465,10 @@ static int find_subvol(struct tsrc *t)
 		return lb_err(-ENOTSUP, "%s is not on btrfs: a whole-server image of a directory is read from a btrfs "
 			      "snapshot; on LVM, image a snapshot of the logical volume instead (backup --image "
 			      "/dev/VG/LV-snapshot, made by a pre hook; docs/RESTORE-SERVER.md)", t->dir);
-	memcpy(cur, t->abs, sizeof cur);
-	for (;;) {
-		char *slash;
-
-		if (stat(cur, &st) < 0)
-			return lb_errno(-errno, "%s", cur);
-		if (st.st_ino == 256 /* BTRFS_FIRST_FREE_OBJECTID: a subvolume's root */)
-			break;
-		if (st.st_dev != top.st_dev || !(slash = strrchr(cur, '/')))
-			return lb_err(-ENOTSUP, "%s: no btrfs subvolume root above it", t->dir);
-		if (slash == cur)
-			slash[1] = 0; /* "/" */
-		else
-			*slash = 0;
-	}
-	/* cur is a prefix of abs: rel is the rest */
-	memcpy(t->subvol, cur, sizeof t->subvol);
-	len = strlen(cur);
-	memcpy(t->rel, t->abs + len + (t->abs[len] == '/'), strlen(t->abs + len + (t->abs[len] == '/')) + 1);
+	if ((e = lb_btrfs_subvol_of(t->abs, t->subvol, sizeof t->subvol, &rel)) < 0)
+		return e;
+	snprintf(t->rel, sizeof t->rel, "%s", rel);
 	return 0;
-}
-
-static int destroy_snapshot(int parentfd, const char *name)
-{
-	struct btrfs_ioctl_vol_args args;
-
-	memset(&args, 0, sizeof args);
-	snprintf(args.name, sizeof args.name, "%s", name);
-	return ioctl(parentfd, BTRFS_IOC_SNAP_DESTROY, &args) < 0 ? -errno : 0;
 }
 
 /* The subvolume, and where the snapshot goes and what of it is read. */
@@ -552,7 +526,6 @@ static char *repo_exclude(struct tsrc *t)
 static int tsrc_prepare(void *state, struct lb_source_env *env)
 {
 	struct tsrc *t = state;
-	struct btrfs_ioctl_vol_args_v2 args;
 	struct stat st;
 	int64_t t0;
 	int e;
@@ -576,20 +549,16 @@ static int tsrc_prepare(void *state, struct lb_source_env *env)
 		if (!(fl & BTRFS_SUBVOL_RDONLY))
 			return lb_err(-EEXIST, "%s exists and is not a read-only snapshot lifeboat left: move it away",
 				      t->snap);
-		if ((e = destroy_snapshot(t->subfd, t->name)) < 0)
+		if ((e = lb_btrfs_delete(t->subfd, t->name)) < 0)
 			return lb_errno(e, "btrfs: cannot delete %s, left by an earlier run", t->snap);
 		env->warn(env, t->snap, "deleted this snapshot, left by an earlier run that did not finish");
 	} else if (errno != ENOENT) {
 		return lb_errno(-errno, "%s", t->snap);
 	}
-	memset(&args, 0, sizeof args);
-	args.fd = t->subfd;
-	args.flags = BTRFS_SUBVOL_RDONLY;
-	snprintf(args.name, sizeof args.name, "%s", t->name);
 	t0 = lb_mono_ns();
 	t->created_ns = lb_now_ns();
-	if (ioctl(t->subfd, BTRFS_IOC_SNAP_CREATE_V2, &args) < 0)
-		return lb_errno(-errno, "btrfs: cannot snapshot subvolume %s as %s", t->subvol, t->snap);
+	if ((e = lb_btrfs_snapshot(t->subfd, t->subfd, t->name)) < 0)
+		return lb_errno(e, "btrfs: cannot snapshot subvolume %s as %s", t->subvol, t->snap);
 	t->took_ns = lb_mono_ns() - t0;
 	t->made = true;
 	lb_log(LB_LOG_INFO, "image: snapshot %s of %s taken in %.3f s", t->snap, t->subvol, (double)t->took_ns / 1e9);
@@ -618,7 +587,7 @@ static void tsrc_cleanup(void *state)
 	struct tsrc *t = state;
 	int e;
 
-	if (t->made && (e = destroy_snapshot(t->subfd, t->name)) < 0 && t->env) {
+	if (t->made && (e = lb_btrfs_delete(t->subfd, t->name)) < 0 && t->env) {
 		char msg[256];
 
 		snprintf(msg, sizeof msg, "could not delete this btrfs snapshot (%s): the next image deletes it, or "

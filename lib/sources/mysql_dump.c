@@ -1025,52 +1025,21 @@ out:
 
 /* ---- snapshot mode: the datadir's snapshot ---- */
 
-/* The btrfs subvolume holding dir: its root (inode 256) and the path of
- * dir inside it. */
-static int btrfs_subvol_of(const char *dir, char *root, size_t n, char *rel, size_t rn)
-{
-	char cur[4096];
-	struct statfs sf;
-	struct stat st;
-
-	if (statfs(dir, &sf) < 0)
-		return lb_errno(-errno, "%s", dir);
-	if (sf.f_type != BTRFS_SUPER_MAGIC)
-		return lb_err(-ENOTSUP, "%s is not on btrfs: snapshot mode needs btrfs, or --mysql-snapshot-hook "
-			      "for LVM or ZFS", dir);
-	if (!realpath(dir, cur))
-		return lb_errno(-errno, "%s", dir);
-	rel[0] = 0;
-	for (;;) {
-		char *slash;
-
-		if (stat(cur, &st) < 0)
-			return lb_errno(-errno, "%s", cur);
-		if (st.st_ino == 256 /* BTRFS_FIRST_FREE_OBJECTID: a subvolume's root */)
-			break;
-		slash = strrchr(cur, '/');
-		if (!slash || slash == cur)
-			return lb_err(-ENOTSUP, "%s: no btrfs subvolume root above it", dir);
-		{
-			char tmp[4096];
-
-			snprintf(tmp, sizeof tmp, "%s%s%s", slash + 1, rel[0] ? "/" : "", rel);
-			snprintf(rel, rn, "%s", tmp);
-		}
-		*slash = 0;
-	}
-	snprintf(root, n, "%s", cur);
-	return 0;
-}
-
 static int snapshot_btrfs(struct mysrc *m)
 {
-	char root[4096], rel[4096], parent[4096];
-	struct btrfs_ioctl_vol_args_v2 args;
+	char abs[4096], root[4096], parent[4096];
+	const char *rel;
 	struct statfs sf;
 	int src = -1, e;
 
-	if ((e = btrfs_subvol_of(m->datadir, root, sizeof root, rel, sizeof rel)) < 0)
+	if (statfs(m->datadir, &sf) < 0)
+		return lb_errno(-errno, "%s", m->datadir);
+	if (sf.f_type != BTRFS_SUPER_MAGIC)
+		return lb_err(-ENOTSUP, "%s is not on btrfs: snapshot mode needs btrfs, or --mysql-snapshot-hook "
+			      "for LVM or ZFS", m->datadir);
+	if (!realpath(m->datadir, abs))
+		return lb_errno(-errno, "%s", m->datadir);
+	if ((e = lb_btrfs_subvol_of(abs, root, sizeof root, &rel)) < 0)
 		return e;
 	/* the snapshot goes beside the subvolume (never inside the live
 	 * datadir, where a directory would look like a database) */
@@ -1097,12 +1066,8 @@ static int snapshot_btrfs(struct mysrc *m)
 		e = lb_errno(-errno, "btrfs: %s", m->snapparent < 0 ? parent : root);
 		goto out;
 	}
-	memset(&args, 0, sizeof args);
-	args.fd = src;
-	args.flags = BTRFS_SUBVOL_RDONLY;
-	snprintf(args.name, sizeof args.name, "%s", m->snapname);
-	if (ioctl(m->snapparent, BTRFS_IOC_SNAP_CREATE_V2, &args) < 0) {
-		e = lb_errno(-errno, "btrfs: snapshot of %s", root);
+	if ((e = lb_btrfs_snapshot(m->snapparent, src, m->snapname)) < 0) {
+		e = lb_errno(e, "btrfs: snapshot of %s", root);
 		m->snapname[0] = 0;
 		goto out;
 	}
@@ -1116,13 +1081,9 @@ out:
 
 static void drop_btrfs(struct mysrc *m)
 {
-	struct btrfs_ioctl_vol_args args;
-
 	if (!m->snapname[0] || m->snapparent < 0)
 		return;
-	memset(&args, 0, sizeof args);
-	snprintf(args.name, sizeof args.name, "%s", m->snapname);
-	if (ioctl(m->snapparent, BTRFS_IOC_SNAP_DESTROY, &args) < 0 && m->env)
+	if (lb_btrfs_delete(m->snapparent, m->snapname) < 0 && m->env)
 		m->env->warn(m->env, m->snapname, "could not delete the btrfs snapshot; remove it by hand");
 	m->snapname[0] = 0;
 }

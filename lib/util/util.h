@@ -118,6 +118,16 @@ int lb_write_atomic(int dirfd, const char *name, const void *data, size_t len, m
 int lb_read_file(int dirfd, const char *name, size_t max, struct lb_buf *out);
 int lb_fsync_dir(int dirfd);
 
+/* btrfs (util/btrfs.c).  The subvolume root (inode 256) holding abs, an
+ * absolute path on btrfs, not crossing into another file system: root
+ * gets its path, *rel points into abs at the rest ("" when abs is the
+ * root); -ENOTSUP with the message set when there is none. */
+int lb_btrfs_subvol_of(const char *abs, char *root, size_t n, const char **rel);
+/* A read-only snapshot of the subvolume open as srcfd, named name in the
+ * directory parentfd; and its deletion.  0 or -errno, no message. */
+int lb_btrfs_snapshot(int parentfd, int srcfd, const char *name);
+int lb_btrfs_delete(int parentfd, const char *name);
+
 /* path made absolute (against the working directory) and normalised
  * lexically: no ".", ".." or repeated slashes; "/" at the least.  The
  * caller frees it; NULL when out of memory or the cwd is unknown. */
