@@ -149,6 +149,50 @@ int lb_sha256(const void *data, size_t n, uint8_t out[32])
 	return 0;
 }
 
+struct lb_sha256_state {
+	EVP_MD_CTX *ctx;
+};
+
+int lb_sha256_new(struct lb_sha256_state **ret)
+{
+	struct lb_sha256_state *h;
+
+	*ret = NULL;
+	if (lb_crypto_init() < 0)
+		return lb_err(-EIO, "SHA-256 unavailable");
+	if (!(h = calloc(1, sizeof *h)) || !(h->ctx = EVP_MD_CTX_new())) {
+		free(h);
+		return -ENOMEM;
+	}
+	*ret = h;
+	return 0;
+}
+
+void lb_sha256_free(struct lb_sha256_state *h)
+{
+	if (!h)
+		return;
+	EVP_MD_CTX_free(h->ctx);
+	free(h);
+}
+
+int lb_sha256_begin(struct lb_sha256_state *h)
+{
+	return EVP_DigestInit_ex2(h->ctx, md_sha256, NULL) ? 0 : lb_err(-EIO, "SHA-256 failed");
+}
+
+int lb_sha256_add(struct lb_sha256_state *h, const void *data, size_t n)
+{
+	return EVP_DigestUpdate(h->ctx, data, n) ? 0 : lb_err(-EIO, "SHA-256 failed");
+}
+
+int lb_sha256_end(struct lb_sha256_state *h, uint8_t out[32])
+{
+	unsigned len = 0;
+
+	return EVP_DigestFinal_ex(h->ctx, out, &len) ? 0 : lb_err(-EIO, "SHA-256 failed");
+}
+
 /* ---- AEAD ---- */
 
 struct lb_aead {

@@ -66,6 +66,15 @@ int lb_scrypt(const char *password, size_t pwlen, const uint8_t *salt, size_t sa
 	      uint64_t n, uint32_t r, uint32_t p, uint8_t out[LB_KEY_LEN]);
 /* Plain SHA-256 (for content checks that need no key). */
 int lb_sha256(const void *data, size_t n, uint8_t out[32]);
+/* SHA-256 of many small messages in turn (a table's rows): one state,
+ * allocated once, the algorithm fetched once.  Not for sharing between
+ * threads. */
+struct lb_sha256_state;
+int lb_sha256_new(struct lb_sha256_state **ret);
+void lb_sha256_free(struct lb_sha256_state *h);
+int lb_sha256_begin(struct lb_sha256_state *h);
+int lb_sha256_add(struct lb_sha256_state *h, const void *data, size_t n);
+int lb_sha256_end(struct lb_sha256_state *h, uint8_t out[32]);
 
 void lb_wipe(void *p, size_t n);
 

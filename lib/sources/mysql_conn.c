@@ -55,8 +55,13 @@ int lb_my_connect(const struct lb_mysql_conn *c, MYSQL **ret)
 		return e;
 	}
 	/* bytes as stored, whatever the column's character set; TIMESTAMPs in
-	 * UTC, so a restore into a server in another time zone is exact */
-	if ((e = lb_my_exec(m, "SET NAMES binary, time_zone='+00:00'")) < 0) {
+	 * UTC, so a restore into a server in another time zone is exact;
+	 * sql_mode '' whatever the server's default, so that rows read back
+	 * as stored (no PAD_CHAR_TO_FULL_LENGTH), SHOW CREATE prints in full
+	 * (no ANSI_QUOTES, NO_TABLE_OPTIONS...) and the client library
+	 * escapes with backslashes (no NO_BACKSLASH_ESCAPES), which is how
+	 * the restore session reads literals */
+	if ((e = lb_my_exec(m, "SET NAMES binary, time_zone='+00:00', sql_mode=''")) < 0) {
 		mysql_close(m);
 		return e;
 	}
@@ -153,29 +158,53 @@ void lb_my_file_name(char *out, size_t n, const char *ident)
 
 /* ---- checksums ---- */
 
-void lb_my_sum_row(struct lb_my_sum *s, MYSQL_ROW row, const unsigned long *lens, unsigned ncols)
+int lb_my_sum_row(struct lb_my_sum *s, struct lb_sha256_state *h, MYSQL_ROW row, const unsigned long *lens,
+		  unsigned ncols)
 {
-	EVP_MD_CTX *c = EVP_MD_CTX_new();
-	uint8_t h[32], hdr[9];
-	unsigned hl = 0;
+	uint8_t d[32], hdr[9];
 	uint64_t v;
+	int e;
 
-	if (!c)
-		return;
-	EVP_DigestInit_ex(c, EVP_sha256(), NULL);
+	if ((e = lb_sha256_begin(h)) < 0)
+		return e;
 	for (unsigned i = 0; i < ncols; i++) {
 		hdr[0] = row[i] ? 1 : 0;
 		lb_le64_put(hdr + 1, row[i] ? lens[i] : 0);
-		EVP_DigestUpdate(c, hdr, sizeof hdr);
-		if (row[i] && lens[i])
-			EVP_DigestUpdate(c, row[i], lens[i]);
+		if ((e = lb_sha256_add(h, hdr, sizeof hdr)) < 0 ||
+		    (row[i] && lens[i] && (e = lb_sha256_add(h, row[i], lens[i])) < 0))
+			return e;
 	}
-	EVP_DigestFinal_ex(c, h, &hl);
-	EVP_MD_CTX_free(c);
-	v = lb_le64_get(h);
+	if ((e = lb_sha256_end(h, d)) < 0)
+		return e;
+	v = lb_le64_get(d);
 	s->rows++;
 	s->sum += v;
 	s->xr ^= v;
+	return 0;
+}
+
+size_t lb_my_escape(char *out, const char *str, size_t len)
+{
+	static const char esc[256] = {
+		[0] = '0', ['\n'] = 'n', ['\r'] = 'r', [0x1a] = 'Z', ['\\'] = '\\', ['\''] = '\'', ['"'] = '"',
+	};
+	const unsigned char *p = (const unsigned char *)str, *end = p + len;
+	char *o = out;
+
+	while (p < end) {
+		const unsigned char *q = p;
+
+		while (q < end && !esc[*q])
+			q++;
+		memcpy(o, p, (size_t)(q - p));
+		o += q - p;
+		if (q == end)
+			break;
+		*o++ = '\\';
+		*o++ = esc[*q];
+		p = q + 1;
+	}
+	return (size_t)(o - out);
 }
 
 void lb_my_sum_hex(const struct lb_my_sum *s, char out[33])
@@ -240,6 +269,7 @@ int lb_my_columns(MYSQL *m, const char *db, const char *table, struct lb_buf *ou
 
 int lb_my_table_sum(MYSQL *m, const char *db, const char *table, struct lb_my_sum *s)
 {
+	struct lb_sha256_state *h = NULL;
 	struct lb_buf cols, q;
 	char qdb[600], qtb[600];
 	MYSQL_RES *res;
@@ -249,7 +279,7 @@ int lb_my_table_sum(MYSQL *m, const char *db, const char *table, struct lb_my_su
 	memset(s, 0, sizeof *s);
 	lb_buf_init(&cols, 0);
 	lb_buf_init(&q, 0);
-	if ((e = lb_my_columns(m, db, table, &q, &cols)) < 0)
+	if ((e = lb_sha256_new(&h)) < 0 || (e = lb_my_columns(m, db, table, &q, &cols)) < 0)
 		goto out;
 	lb_buf_reset(&q);
 	lb_my_quote_ident(qdb, sizeof qdb, db);
@@ -267,12 +297,13 @@ int lb_my_table_sum(MYSQL *m, const char *db, const char *table, struct lb_my_su
 		e = lb_err(-EIO, "mysql: reading %s.%s: %s", db, table, mysql_error(m));
 		goto out;
 	}
-	while ((row = mysql_fetch_row(res)))
-		lb_my_sum_row(s, row, mysql_fetch_lengths(res), mysql_num_fields(res));
-	if (mysql_errno(m))
+	while (e == 0 && (row = mysql_fetch_row(res)))
+		e = lb_my_sum_row(s, h, row, mysql_fetch_lengths(res), mysql_num_fields(res));
+	if (e == 0 && mysql_errno(m))
 		e = lb_err(-EIO, "mysql: reading %s.%s: %s", db, table, mysql_error(m));
 	mysql_free_result(res);
 out:
+	lb_sha256_free(h);
 	lb_buf_release(&cols);
 	lb_buf_release(&q);
 	return e;

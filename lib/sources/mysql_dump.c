@@ -531,8 +531,13 @@ static int open_snapshots(struct mysrc *m)
 	return 0;
 }
 
-/* Appends a value as an SQL literal. */
-static int put_value(MYSQL *c, struct lb_buf *b, const char *v, unsigned long len, const MYSQL_FIELD *f)
+/* Appends a value as an SQL literal.  Every connection is SET NAMES binary
+ * with sql_mode '' (lb_my_connect), so a quoted literal, backslash-escaped
+ * (lb_my_escape), keeps every byte of a string, text or blob alike:
+ * about one byte per byte, where a hex literal would take two.  The restore
+ * session reads them the same way (binary, no NO_BACKSLASH_ESCAPES).  BIT
+ * values stay hex, the one form a BIT column takes back unchanged. */
+static int put_value(struct lb_buf *b, const char *v, unsigned long len, const MYSQL_FIELD *f)
 {
 	int e;
 
@@ -540,23 +545,16 @@ static int put_value(MYSQL *c, struct lb_buf *b, const char *v, unsigned long le
 		return lb_buf_append(b, "NULL", 4);
 	if (IS_NUM(f->type) && f->type != MYSQL_TYPE_BIT)
 		return lb_buf_append(b, v, len);
-	if (f->charsetnr == 63 && f->type != MYSQL_TYPE_DATE && f->type != MYSQL_TYPE_DATETIME &&
-	    f->type != MYSQL_TYPE_TIMESTAMP && f->type != MYSQL_TYPE_TIME && f->type != MYSQL_TYPE_YEAR &&
-	    f->type != MYSQL_TYPE_NEWDATE) {
-		/* binary: hex keeps every byte */
-		if (len == 0)
-			return lb_buf_append(b, "''", 2);
-		if ((e = lb_buf_reserve(b, 2 * (size_t)len + 3)) < 0)
-			return e;
+	if ((e = lb_buf_reserve(b, 2 * (size_t)len + 3)) < 0)
+		return e;
+	if (f->type == MYSQL_TYPE_BIT && len > 0) {
 		b->data[b->len++] = '0';
 		b->data[b->len++] = 'x';
 		b->len += mysql_hex_string((char *)b->data + b->len, v, len);
 		return 0;
 	}
-	if ((e = lb_buf_reserve(b, 2 * (size_t)len + 3)) < 0)
-		return e;
 	b->data[b->len++] = '\'';
-	b->len += mysql_real_escape_string(c, (char *)b->data + b->len, v, len);
+	b->len += lb_my_escape((char *)b->data + b->len, v, len);
 	b->data[b->len++] = '\'';
 	return 0;
 }
@@ -579,6 +577,7 @@ static int flush_insert(struct lb_vfile *f, struct lb_buf *stmt, struct lb_buf *
 static int dump_table(struct mysrc *m, MYSQL *c, struct table *t)
 {
 	struct lb_vmeta meta = { .mode = 0640, .mtime_s = lb_now_ns() / 1000000000 };
+	struct lb_sha256_state *h = NULL;
 	struct lb_buf cols, sel, q, stmt, frame, head;
 	struct lb_vfile *f = NULL;
 	char qdb[600], qtb[600];
@@ -595,7 +594,7 @@ static int dump_table(struct mysrc *m, MYSQL *c, struct table *t)
 	lb_buf_init(&head, 0);
 	lb_my_quote_ident(qdb, sizeof qdb, t->db);
 	lb_my_quote_ident(qtb, sizeof qtb, t->name);
-	if ((e = lb_my_columns(c, t->db, t->name, &cols, &sel)) < 0)
+	if ((e = lb_sha256_new(&h)) < 0 || (e = lb_my_columns(c, t->db, t->name, &cols, &sel)) < 0)
 		goto out;
 	/* INSERT INTO `t` (`a`,`b`) VALUES  — unqualified, so --into works */
 	if ((e = lb_buf_append(&head, "INSERT INTO ", 12)) < 0 || (e = lb_buf_append(&head, qtb, strlen(qtb))) < 0 ||
@@ -638,7 +637,8 @@ static int dump_table(struct mysrc *m, MYSQL *c, struct table *t)
 		while ((row = mysql_fetch_row(res))) {
 			unsigned long *lens = mysql_fetch_lengths(res);
 
-			lb_my_sum_row(&t->sum, row, lens, nf);
+			if ((e = lb_my_sum_row(&t->sum, h, row, lens, nf)) < 0)
+				break;
 			if (stmt.len == 0)
 				e = lb_buf_append(&stmt, head.data, head.len);
 			else
@@ -649,7 +649,7 @@ static int dump_table(struct mysrc *m, MYSQL *c, struct table *t)
 				if (i)
 					e = lb_buf_put_u8(&stmt, ',');
 				if (e == 0)
-					e = put_value(c, &stmt, row[i], lens[i], &fields[i]);
+					e = put_value(&stmt, row[i], lens[i], &fields[i]);
 			}
 			if (e == 0)
 				e = lb_buf_put_u8(&stmt, ')');
@@ -657,12 +657,9 @@ static int dump_table(struct mysrc *m, MYSQL *c, struct table *t)
 				e = flush_insert(f, &stmt, &frame, t->name);
 			if (e < 0)
 				break;
-			if (m->env && m->env->progress) {
-				__atomic_add_fetch(&m->env->progress->bytes, (uint64_t)stmt.len ? 0 : 0, __ATOMIC_RELAXED);
-				if (m->env->progress->cancel) {
-					e = lb_err(-LB_E_CANCELED, "canceled");
-					break;
-				}
+			if (m->env && m->env->progress && m->env->progress->cancel) {
+				e = lb_err(-LB_E_CANCELED, "canceled");
+				break;
 			}
 		}
 		if (e == 0 && mysql_errno(c))
@@ -684,6 +681,7 @@ out:
 	if (res)
 		mysql_free_result(res);
 	lb_vfile_abort(f);
+	lb_sha256_free(h);
 	lb_buf_release(&cols);
 	lb_buf_release(&sel);
 	lb_buf_release(&q);

@@ -27,12 +27,20 @@ void lb_my_quote_ident(char *out, size_t n, const char *name);
 void lb_my_describe(const struct lb_mysql_conn *c, MYSQL *m, char *out, size_t n);
 
 /* Order-independent checksum of a table's rows: every row's columns
- * (NULL flag, length, bytes) are hashed, and the first 8 bytes of each
- * hash summed and xored. */
+ * (NULL flag, length, bytes) are hashed with SHA-256, and the first 8
+ * bytes of each hash summed and xored.  h: a state reused row after row
+ * (lb_sha256_new). */
 struct lb_my_sum {
 	uint64_t rows, sum, xr;
 };
-void lb_my_sum_row(struct lb_my_sum *s, MYSQL_ROW row, const unsigned long *lens, unsigned ncols);
+struct lb_sha256_state;
+int lb_my_sum_row(struct lb_my_sum *s, struct lb_sha256_state *h, MYSQL_ROW row, const unsigned long *lens,
+		  unsigned ncols);
+/* Writes str as the inside of a quoted SQL literal, backslash-escaped:
+ * byte for byte what mysql_real_escape_string writes on a binary
+ * connection without NO_BACKSLASH_ESCAPES, but a run of ordinary bytes at
+ * a time.  out needs room for 2 * len bytes; returns the bytes written. */
+size_t lb_my_escape(char *out, const char *str, size_t len);
 void lb_my_sum_hex(const struct lb_my_sum *s, char out[33]);
 /* The column list a dump inserts, every column but generated ones, into
  * out; and, into sel (if not NULL), the list it selects: the same columns,

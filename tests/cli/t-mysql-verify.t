@@ -69,13 +69,21 @@ CREATE TABLE `my-db`.`we``ird/na me` (id INT PRIMARY KEY, `sel``ect` VARCHAR(10)
 INSERT INTO `my-db`.`we``ird/na me` VALUES (1, 'one'), (2, 'two');
 CREATE TABLE `my-db`.`café` (id INT PRIMARY KEY) ENGINE=MyISAM;
 INSERT INTO `my-db`.`café` VALUES (7);
+CREATE TABLE `my-db`.modes (id INT PRIMARY KEY, c CHAR(12), s VARCHAR(40), b VARBINARY(16)) ENGINE=MyISAM;
+INSERT INTO `my-db`.modes VALUES (1, 'a\\b', 'it''s "q" \\n', 0x5C00275C), (2, 'short', 'trailing  ', 0x2020), (3, '', '\\', NULL);
 CREATE USER app@localhost IDENTIFIED BY 'app-password';
 GRANT SELECT, INSERT ON shop.* TO app@localhost;
 EOF
 ok "the hard-to-dump database" mariadb --defaults-file="$SRC_CNF" --default-character-set=utf8mb4 -e "source $TMP/shop.sql"
 ok "init" "$LB" -r "$R" init
+# a server whose default sql_mode would change what a dump session reads
+# (PAD_CHAR_TO_FULL_LENGTH), prints (ANSI_QUOTES) or how literals are
+# escaped (NO_BACKSLASH_ESCAPES): lifeboat's sessions set their own
+old_mode=$(sql src "SELECT @@GLOBAL.sql_mode")
+sql src "SET GLOBAL sql_mode = 'ANSI_QUOTES,NO_BACKSLASH_ESCAPES,PAD_CHAR_TO_FULL_LENGTH'"
 lb -r "$R" backup --mysql --mysql-defaults-file "$SRC_CNF" --tag drill
 rc=$?
+sql src "SET GLOBAL sql_mode = '$old_mode'"
 SNAP=$(cat "$TMP/.lbout")
 is "$rc" 0 "backup"
 [ $rc -eq 0 ] || sed 's/^/#   /' "$TMP/.lberr" | head
