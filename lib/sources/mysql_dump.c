@@ -10,11 +10,19 @@
  *      retry, then fail;
  *   3. under the lock: every dump connection opens a consistent-read
  *      transaction and touches its tables (so DDL waits for the dump rather
- *      than breaking it), the binlog file/position/GTID are read, and
- *      non-transactional tables (MyISAM, Aria) are dumped unless told not to;
- *   4. unlock; the connections dump the transactional tables in parallel,
- *      each table a file of framed INSERT statements, its rows checksummed
- *      as they stream by;
+ *      than breaking it), the binlog file/position/GTID are read, and the
+ *      non-transactional tables (MyISAM, Aria) are frozen: on MariaDB each
+ *      dump worker's share of them is read-locked (LOCK TABLES ... READ) by
+ *      a second connection of that worker, which then dumps them itself
+ *      (another connection's read could queue behind a writer waiting for
+ *      that lock); on MySQL they are dumped there and then;
+ *   4. unlock: writes to transactional tables resume; the workers dump every
+ *      table in parallel, their frozen ones first, each letting go of its
+ *      table lock as soon as those are done.  The table locks are bounded
+ *      like the commit lock: past lock_hard_ms the watchdog kills the
+ *      connection that holds one, and its tables are then dumped without it
+ *      and marked not consistent.  Each table is a file of framed INSERT
+ *      statements, its rows checksummed as they stream by;
  *   5. schema (tables, views, triggers, routines, events) and users.
  *
  * Snapshot mode, in prepare(): the same lock, held only while the datadir
@@ -55,7 +63,7 @@ struct table {
 	char *file;           /* its data file in the source tree */
 	bool transactional;
 	bool view;
-	bool under_lock;      /* dumped while writes were blocked */
+	bool under_lock;      /* dumped while writes to it were blocked */
 	bool dumped;
 	unsigned worker;
 	struct lb_my_sum sum;
@@ -90,6 +98,17 @@ struct mysrc {
 	char retry_why[2048];     /* why the attempts before this one failed */
 	char method[64];
 
+	/* MariaDB, logical mode: the non-transactional tables' locks, one per
+	 * dump worker (tl[i] for w[i]), NULL-connection where it has none */
+	struct tlock {
+		MYSQL *c;             /* holds LOCK TABLES ... READ, and dumps them */
+		unsigned long id;
+		bool held, fired;
+		int64_t start_ns;
+		double blocked_ms;    /* summed over attempts */
+	} *tl;
+	bool tl_used;             /* this attempt froze them (set before the dump) */
+
 	/* results */
 	char server_key[300];
 	char binlog_file[256];
@@ -109,6 +128,15 @@ struct mysrc {
 };
 
 /* ---- small helpers ---- */
+
+/* Tests only: a delay in milliseconds from the environment. */
+static int ms_env(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v ? atoi(v) : 0;
+}
+
 
 static double ms_since(int64_t t0)
 {
@@ -317,6 +345,17 @@ static int long_query_guard(struct mysrc *m)
 
 /* ---- the lock and its watchdog ---- */
 
+/* The server releases a lock with the connection that holds it. */
+static void kill_connection(struct mysrc *m, unsigned long id)
+{
+	MYSQL *k = NULL;
+
+	if (lb_my_connect(&m->o.conn, &k) == 0) {
+		lb_my_execf(k, "KILL %lu", id);
+		mysql_close(k);
+	}
+}
+
 static void *watchdog_main(void *arg)
 {
 	struct mysrc *m = arg;
@@ -335,17 +374,24 @@ static void *watchdog_main(void *arg)
 		}
 		pthread_cond_timedwait(&m->cv, &m->mu, &ts);
 		if (m->locked && ms_since(m->lock_start_ns) > hard && !m->watchdog_fired) {
-			MYSQL *k = NULL;
-			unsigned long id = m->ctl_id;
-
 			m->watchdog_fired = true;
 			pthread_mutex_unlock(&m->mu);
-			/* the server releases the lock with the connection that holds it */
-			if (lb_my_connect(&m->o.conn, &k) == 0) {
-				lb_my_execf(k, "KILL %lu", id);
-				mysql_close(k);
-			}
+			kill_connection(m, m->ctl_id);
 			pthread_mutex_lock(&m->mu);
+		}
+		for (unsigned i = 0; m->tl && i < m->nw; i++) {
+			struct tlock *l = &m->tl[i];
+
+			if (!l->held || l->fired || ms_since(l->start_ns) <= hard)
+				continue;
+			l->fired = true;
+			pthread_mutex_unlock(&m->mu);
+			kill_connection(m, l->id);
+			pthread_mutex_lock(&m->mu);
+			if (l->held) {
+				l->held = false;
+				l->blocked_ms += ms_since(l->start_ns);
+			}
 		}
 	}
 	pthread_mutex_unlock(&m->mu);
@@ -429,6 +475,127 @@ static int reconnect_ctl(struct mysrc *m)
 		mysql_close(m->ctl);
 	m->ctl = NULL;
 	return lb_my_connect(&m->o.conn, &m->ctl);
+}
+
+static bool has_nontrans(const struct mysrc *m)
+{
+	for (size_t i = 0; i < m->nt; i++)
+		if (!m->t[i].transactional && !m->t[i].view)
+			return true;
+	return false;
+}
+
+/* MariaDB, logical mode, under the commit lock: every worker's second
+ * connection takes LOCK TABLES ... READ on that worker's share of the
+ * non-transactional tables, so they stay as they are at the consistent
+ * point after the commit lock goes: writes to them wait until the worker
+ * has dumped them, on that same connection.  It must come after
+ * BLOCK_COMMIT: a MyISAM writer queued behind a table lock holds the
+ * backup lock BLOCK_COMMIT waits for.  It waits a second at most (a
+ * transaction that has written one of them keeps it until it commits,
+ * which the commit lock holds up); the attempt is then retried. */
+static int freeze_nontrans(struct mysrc *m)
+{
+	struct lb_buf q;
+	int e = 0;
+
+	if (!m->tl && !(m->tl = calloc(m->nw, sizeof *m->tl)))
+		return -ENOMEM;
+	lb_buf_init(&q, 0);
+	for (unsigned w = 0; e == 0 && w < m->nw; w++) {
+		struct tlock *l = &m->tl[w];
+		size_t n = 0;
+
+		lb_buf_reset(&q);
+		e = lb_buf_append(&q, "LOCK TABLES ", 12);
+		for (size_t i = 0; e == 0 && i < m->nt; i++) {
+			char qdb[600], qtb[600], one[1300];
+
+			if (m->t[i].transactional || m->t[i].view || m->t[i].worker != w)
+				continue;
+			lb_my_quote_ident(qdb, sizeof qdb, m->t[i].db);
+			lb_my_quote_ident(qtb, sizeof qtb, m->t[i].name);
+			snprintf(one, sizeof one, "%s%s.%s READ", n++ ? ", " : "", qdb, qtb);
+			e = lb_buf_append(&q, one, strlen(one));
+		}
+		if (e < 0 || !n)
+			continue;
+		if ((e = lb_buf_put_u8(&q, 0)) < 0)
+			break;
+		if (!l->c && (e = lb_my_connect(&m->o.conn, &l->c)) < 0)
+			break;
+		l->id = mysql_thread_id(l->c);
+		if ((e = lb_my_exec(l->c, "SET SESSION lock_wait_timeout=1, net_write_timeout=600, "
+					  "net_read_timeout=600")) < 0)
+			break;
+		if ((e = lb_my_exec(l->c, (const char *)q.data)) < 0) {
+			unsigned err = mysql_errno(l->c);
+
+			/* 1044: no LOCK TABLES on a database (it may be granted per database) */
+			if (err == 1044 || err == 1142)
+				e = lb_err(-EACCES, "mysql: the LOCK TABLES privilege is needed to keep MyISAM and Aria "
+					   "tables consistent (grant it, or use --mysql-myisam-unlocked): %s (%u)",
+					   mysql_error(l->c), err);
+			break;
+		}
+		for (size_t i = 0; i < m->nt; i++)
+			if (!m->t[i].transactional && !m->t[i].view && m->t[i].worker == w)
+				m->t[i].under_lock = true;
+		pthread_mutex_lock(&m->mu);
+		l->held = true;
+		l->fired = false;
+		l->start_ns = lb_mono_ns();
+		pthread_mutex_unlock(&m->mu);
+		m->tl_used = true;
+	}
+	lb_buf_release(&q);
+	return e;
+}
+
+/* Lets go of worker w's non-transactional tables (if it holds them). */
+static void thaw_nontrans(struct mysrc *m, unsigned w)
+{
+	struct tlock *l = m->tl ? &m->tl[w] : NULL;
+	bool held;
+
+	if (!l)
+		return;
+	pthread_mutex_lock(&m->mu);
+	held = l->held;
+	pthread_mutex_unlock(&m->mu);
+	if (held && lb_my_exec(l->c, "UNLOCK TABLES") < 0) {
+		/* the watchdog killed it, say: closing releases it anyway */
+		mysql_close(l->c);
+		l->c = NULL;
+	}
+	pthread_mutex_lock(&m->mu);
+	if (l->held) { /* unless the watchdog counted it */
+		l->held = false;
+		l->blocked_ms += ms_since(l->start_ns);
+	}
+	pthread_mutex_unlock(&m->mu);
+}
+
+/* Every table lock let go, and (close) their connections closed. */
+static void thaw_all(struct mysrc *m, bool close)
+{
+	for (unsigned w = 0; m->tl && w < m->nw; w++) {
+		thaw_nontrans(m, w);
+		if (close && m->tl[w].c) {
+			mysql_close(m->tl[w].c);
+			m->tl[w].c = NULL;
+		}
+	}
+}
+
+static bool tl_fired(struct mysrc *m, unsigned w)
+{
+	bool f;
+
+	pthread_mutex_lock(&m->mu);
+	f = m->tl[w].fired;
+	pthread_mutex_unlock(&m->mu);
+	return f;
 }
 
 static int read_binlog_pos(struct mysrc *m)
@@ -691,10 +858,39 @@ out:
 	return e;
 }
 
+/* Worker w dumps a frozen table on the connection that holds it.  Once
+ * the watchdog has broken that lock (killing the connection, maybe in
+ * the middle of this table), the table is dumped afresh on a new
+ * connection and marked not consistent. */
+static int dump_frozen(struct mysrc *m, unsigned w, struct table *t)
+{
+	struct tlock *l = &m->tl[w];
+	int e;
+
+	if (!tl_fired(m, w)) {
+		if (ms_env("LIFEBOAT_TEST_HOLD_TABLES_MS") > 0) /* tests only */
+			usleep((useconds_t)ms_env("LIFEBOAT_TEST_HOLD_TABLES_MS") * 1000);
+		if ((e = dump_table(m, l->c, t)) == 0 || !tl_fired(m, w))
+			return e;
+	}
+	t->under_lock = false;
+	memset(&t->sum, 0, sizeof t->sum);
+	if (l->c && mysql_ping(l->c) != 0) {
+		mysql_close(l->c);
+		l->c = NULL;
+	}
+	if (!l->c && (e = lb_my_connect(&m->o.conn, &l->c)) < 0)
+		return e;
+	return dump_table(m, l->c, t);
+}
+
+/* Which tables a pass takes. */
+enum { PASS_NONTRANS = 1, PASS_TRANS = 2 };
+
 struct wctx {
 	struct mysrc *m;
 	unsigned idx;
-	bool transactional; /* which tables this pass takes */
+	unsigned which;     /* PASS_*: the non-transactional tables come first */
 	bool sum_only;      /* snapshot mode: checksums, no dump */
 };
 
@@ -703,28 +899,37 @@ static void *worker_main(void *arg)
 	struct wctx *w = arg;
 	struct mysrc *m = w->m;
 
-	for (size_t i = 0; i < m->nt; i++) {
-		struct table *t = &m->t[i];
-		int e;
-
-		if (t->view || t->worker != w->idx || t->transactional != w->transactional)
+	for (unsigned pass = PASS_NONTRANS; pass <= PASS_TRANS; pass <<= 1) {
+		if (!(w->which & pass))
 			continue;
-		if (__atomic_load_n(&m->err, __ATOMIC_RELAXED))
-			break;
-		if (w->sum_only)
-			e = lb_my_table_sum(m->w[w->idx], t->db, t->name, &t->sum);
-		else
-			e = dump_table(m, m->w[w->idx], t);
-		if (e < 0) {
-			fail(m, e);
-			break;
+		for (size_t i = 0; i < m->nt; i++) {
+			struct table *t = &m->t[i];
+			int e;
+
+			if (t->view || t->worker != w->idx || t->transactional != (pass == PASS_TRANS))
+				continue;
+			if (__atomic_load_n(&m->err, __ATOMIC_RELAXED))
+				return NULL;
+			if (w->sum_only)
+				e = lb_my_table_sum(m->w[w->idx], t->db, t->name, &t->sum);
+			else if (!t->transactional && t->under_lock && m->tl_used)
+				e = dump_frozen(m, w->idx, t);
+			else
+				e = dump_table(m, m->w[w->idx], t);
+			if (e < 0) {
+				fail(m, e);
+				return NULL;
+			}
 		}
+		/* its frozen tables are dumped: writes to them go on */
+		if (pass == PASS_NONTRANS && m->tl_used)
+			thaw_nontrans(m, w->idx);
 	}
 	return NULL;
 }
 
 /* Runs the pass on every connection at once. */
-static int run_workers(struct mysrc *m, bool transactional, bool sum_only)
+static int run_workers(struct mysrc *m, unsigned which, bool sum_only)
 {
 	struct wctx *ctx = calloc(m->nw, sizeof *ctx);
 	pthread_t *th = calloc(m->nw, sizeof *th);
@@ -736,7 +941,7 @@ static int run_workers(struct mysrc *m, bool transactional, bool sum_only)
 		return -ENOMEM;
 	}
 	for (unsigned i = 0; i < m->nw; i++) {
-		ctx[i] = (struct wctx){ .m = m, .idx = i, .transactional = transactional, .sum_only = sum_only };
+		ctx[i] = (struct wctx){ .m = m, .idx = i, .which = which, .sum_only = sum_only };
 		if (pthread_create(&th[i], NULL, worker_main, &ctx[i]) == 0)
 			started++;
 		else
@@ -746,6 +951,7 @@ static int run_workers(struct mysrc *m, bool transactional, bool sum_only)
 		pthread_join(th[i], NULL);
 	free(ctx);
 	free(th);
+	thaw_all(m, false); /* after a failure: the frozen tables are not waited for */
 	if (m->err) {
 		lb_err_set_text(m->errmsg);
 		return m->err;
@@ -1159,13 +1365,6 @@ static bool retryable(struct mysrc *m, int e)
 	       (m->ctl && mysql_errno(m->ctl) == 2006);
 }
 
-static int ms_env(const char *name)
-{
-	const char *v = getenv(name);
-
-	return v ? atoi(v) : 0;
-}
-
 static void note_retry(struct mysrc *m, unsigned attempt, const char *why)
 {
 	size_t l = strlen(m->retry_why);
@@ -1275,6 +1474,7 @@ static int my_prepare(void *state, struct lb_source_env *env)
 static int logical_dump(struct mysrc *m)
 {
 	unsigned retries = m->o.lock_retries ? m->o.lock_retries : DEFAULT_RETRIES;
+	bool consistent_nontrans = !m->o.myisam_unlocked && has_nontrans(m);
 	int e;
 
 	if ((e = open_workers(m, m->o.jobs ? m->o.jobs : DEFAULT_JOBS)) < 0)
@@ -1291,12 +1491,16 @@ static int logical_dump(struct mysrc *m)
 			e = open_snapshots(m);
 			if (e == 0)
 				e = read_binlog_pos(m);
-			/* non-transactional tables are only consistent while writes are blocked */
-			if (e == 0 && !m->o.myisam_unlocked) {
+			/* non-transactional tables are consistent only if nothing
+			 * writes them from the consistent point until they are dumped */
+			if (e == 0 && consistent_nontrans && m->mariadb) {
+				e = freeze_nontrans(m);
+			} else if (e == 0 && consistent_nontrans) {
+				/* MySQL: dumped under FLUSH TABLES WITH READ LOCK */
 				for (size_t i = 0; i < m->nt; i++)
 					if (!m->t[i].transactional && !m->t[i].view)
 						m->t[i].under_lock = true;
-				e = run_workers(m, false, false);
+				e = run_workers(m, PASS_NONTRANS, false);
 			}
 			if (hold > 0)
 				usleep((useconds_t)hold * 1000);
@@ -1308,6 +1512,8 @@ static int logical_dump(struct mysrc *m)
 		if ((e = attempt_failed(m, e, attempt, retries)) < 0)
 			return e;
 		/* start over with fresh connections */
+		thaw_all(m, true);
+		m->tl_used = false;
 		for (unsigned i = 0; i < m->nw; i++)
 			mysql_close(m->w[i]);
 		free(m->w);
@@ -1322,9 +1528,9 @@ static int logical_dump(struct mysrc *m)
 		assign_tables(m);
 		sleep(attempt);
 	}
-	if (m->o.myisam_unlocked && (e = run_workers(m, false, false)) < 0)
-		return e;
-	return run_workers(m, true, false);
+	/* everything left, in parallel; the frozen tables first, so that
+	 * writes to them wait as little as possible */
+	return run_workers(m, consistent_nontrans && !m->mariadb ? PASS_TRANS : PASS_NONTRANS | PASS_TRANS, false);
 }
 
 static int my_run(void *state, struct lb_source_env *env)
@@ -1336,7 +1542,7 @@ static int my_run(void *state, struct lb_source_env *env)
 	if (m->o.mode == LB_MYSQL_LOGICAL)
 		e = logical_dump(m);
 	else
-		e = run_workers(m, true, true); /* checksums from the snapshot's transactions */
+		e = run_workers(m, PASS_TRANS, true); /* checksums from the snapshot's transactions */
 	for (size_t i = 0; e == 0 && i < m->ndbs; i++)
 		e = dump_schema(m, m->dbs[i]);
 	if (e == 0)
@@ -1362,6 +1568,15 @@ static int my_report(void *state, json_t *sec)
 	json_object_set_new(sec, "binlog", binlog);
 	lock = json_pack("{s:s, s:f, s:f, s:i}", "method", m->method, "writes_blocked_ms", m->blocked_ms,
 			 "wait_ms", m->lock_wait_ms, "attempts", (int)m->attempts);
+	if (m->tl) {
+		double longest = 0;
+
+		for (unsigned i = 0; i < m->nw; i++)
+			longest = LB_MAX(longest, m->tl[i].blocked_ms);
+		/* the longest any one of them was blocked */
+		json_object_set_new(lock, "non_transactional",
+				    json_pack("{s:s, s:f}", "method", "LOCK TABLES READ", "writes_blocked_ms", longest));
+	}
 	json_object_set_new(sec, "lock", lock);
 	if (m->o.mode == LB_MYSQL_SNAPSHOT)
 		json_object_set_new(sec, "datadir", json_string(m->datadir));
@@ -1390,8 +1605,13 @@ static int my_report(void *state, json_t *sec)
 				json_object_set_new(j, "checksum", json_string(sum));
 			}
 			if (!consistent)
-				json_object_set_new(j, "note", json_string("non-transactional table dumped without "
-									   "blocking writes: may not match the binlog position"));
+				json_object_set_new(j, "note",
+						    json_string(m->o.myisam_unlocked
+									? "non-transactional table dumped without blocking "
+									  "writes: may not match the binlog position"
+									: "non-transactional table whose lock the watchdog broke "
+									  "(lock_hard_ms) before it was dumped: may not match the "
+									  "binlog position"));
 			rows += t->sum.rows;
 		}
 		json_object_set_new(tables, key, j);
@@ -1417,6 +1637,11 @@ static void my_cleanup(void *state)
 		pthread_join(m->watchdog, NULL);
 		m->watchdog_started = false;
 	}
+	for (unsigned i = 0; m->tl && i < m->nw; i++)
+		if (m->tl[i].c)
+			mysql_close(m->tl[i].c); /* releases its table lock, if held */
+	free(m->tl);
+	m->tl = NULL;
 	for (unsigned i = 0; i < m->nw; i++)
 		mysql_close(m->w[i]);
 	free(m->w);

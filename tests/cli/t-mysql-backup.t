@@ -238,6 +238,97 @@ else
 	fail "... its manifest records 2 lock attempts (no snapshot)"
 fi
 
+# ---------------- the non-transactional tables' own lock
+section "the non-transactional tables' own lock"
+# Under the commit lock a connection of lifeboat's own takes LOCK TABLES
+# ... READ on the MyISAM tables; the commit lock then goes and they stay
+# frozen at the consistent point until they are dumped: writes to them
+# wait, the InnoDB writers do not.  A simulated hold of 3 s before the
+# forum is dumped shows which writes wait.
+myisam_waiting="STATE LIKE 'Waiting for table%lock' AND INFO LIKE 'INSERT INTO posts%'"
+LIFEBOAT_TEST_HOLD_TABLES_MS=3000 "$LB" -r "$R" backup --mysql --mysql-defaults-file "$SRC_CNF" \
+	--mysql-databases bank --tag tablelock >"$TMP/tl.out" 2>"$TMP/tl.err" &
+bpid=$!
+if mysql_wait_count src "$myisam_waiting" 1 15; then
+	pass "the MyISAM writer waits for the forum's table lock"
+	t0=$(now)
+	out=$(sql src "SET SESSION lock_wait_timeout=2; INSERT INTO bank.probe () VALUES (); SELECT 'written'" 2>&1)
+	is "$out" written "... while an InnoDB write completes (in $(elapsed "$t0") s)"
+	is "$(sql src "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE STATE LIKE 'Waiting for backup lock'")" 0 \
+		"... and no writer waits for the commit lock"
+else
+	fail "the MyISAM writer waits for the forum's table lock (never saw it wait)"
+fi
+wait $bpid
+rc=$?
+is "$rc" 0 "the backup with the forum held completes"
+sed 's/^/#   /' "$TMP/tl.err" | head -5
+TL_SNAP=$(cat "$TMP/tl.out")
+if [ $rc -eq 0 ] && [ -n "$TL_SNAP" ]; then
+	lk=$(manifest "$R" "$TL_SNAP" .sources.mysql.lock)
+	diag "lock: $(echo "$lk" | jq -c .)"
+	is "$(echo "$lk" | jq -r '.non_transactional.method')" "LOCK TABLES READ" \
+		"the manifest records the non-transactional tables' lock"
+	is "$(echo "$lk" | jq '.non_transactional.writes_blocked_ms >= 3000')" true \
+		"... how long writes to them were blocked (at least the 3 s hold)"
+	is "$(echo "$lk" | jq '.writes_blocked_ms < 3000')" true "... and the commit lock, released before the hold"
+	is "$(manifest "$R" "$TL_SNAP" '.sources.mysql.tables["bank.posts"].consistent')" true \
+		"... the forum marked consistent"
+	SNAPS="$SNAPS $TL_SNAP" # restored, checked and replayed below with the others
+else
+	fail "the manifest records the non-transactional tables' lock (no snapshot)"
+fi
+
+# killed while it holds them: the server lets go with the connection
+nbefore=$(nsnapshots "$R")
+LIFEBOAT_TEST_HOLD_TABLES_MS=30000 "$LB" -r "$R" backup --mysql --mysql-defaults-file "$SRC_CNF" \
+	--mysql-databases bank >/dev/null 2>"$TMP/tlkill.err" &
+bpid=$!
+if mysql_wait_count src "$myisam_waiting" 1 15; then
+	kill -9 $bpid
+	wait $bpid 2>/dev/null
+	if mysql_wait_count src "$myisam_waiting" 0 10; then
+		pass "lifeboat killed holding the forum: the MyISAM writer goes on"
+	else
+		fail "lifeboat killed holding the forum: the MyISAM writer goes on (still waiting after 10 s)"
+	fi
+else
+	fail "lifeboat killed holding the forum: never saw the MyISAM writer wait"
+	kill -9 $bpid 2>/dev/null
+	wait $bpid 2>/dev/null
+fi
+is "$(nsnapshots "$R")" "$nbefore" "... and the killed backup wrote no snapshot"
+
+# bounded like the commit lock: past lock_wait_timeout + 5 s (6 s here)
+# the watchdog kills the connection that holds the tables; the writers go
+# on, and the forum, dumped after that, is marked not consistent
+t0=$(now)
+LIFEBOAT_TEST_HOLD_TABLES_MS=10000 "$LB" -r "$R" backup --mysql --mysql-defaults-file "$SRC_CNF" \
+	--mysql-databases bank --mysql-lock-timeout 1 --tag tablewatchdog >"$TMP/tlwd.out" 2>"$TMP/tlwd.err" &
+bpid=$!
+if mysql_wait_count src "$myisam_waiting" 1 15 && mysql_wait_count src "$myisam_waiting" 0 15; then
+	if kill -0 $bpid 2>/dev/null; then
+		pass "the watchdog lets the MyISAM writer go while lifeboat still runs ($(elapsed "$t0") s in)"
+	else
+		fail "the watchdog lets the MyISAM writer go while lifeboat still runs (it had exited)"
+	fi
+else
+	fail "the watchdog lets the MyISAM writer go (never saw it wait, or it waited on)"
+fi
+wait $bpid
+rc=$?
+is "$rc" 0 "... and the backup completes ($(elapsed "$t0") s)"
+id=$(cat "$TMP/tlwd.out")
+if [ $rc -eq 0 ] && [ -n "$id" ]; then
+	p=$(manifest "$R" "$id" '.sources.mysql.tables["bank.posts"]')
+	is "$(echo "$p" | jq -r .consistent)" false "... with the forum marked not consistent"
+	like "$(echo "$p" | jq -r .note)" "watchdog broke" "... saying why"
+	is "$(manifest "$R" "$id" '.sources.mysql.lock.non_transactional.writes_blocked_ms | . >= 5000 and . < 10000')" \
+		true "... and writes to it blocked for about the watchdog's 6 s, not the 10 s hold"
+else
+	fail "... with the forum marked not consistent (no snapshot)"
+fi
+
 # ---------------- stop the load
 section "stop the load"
 sleep 1
@@ -388,6 +479,17 @@ for priv in RELOAD PROCESS "BINLOG MONITOR"; do
 	like "$(cat "$TMP/.lberr")" "$want" "... naming the missing privilege"
 	sed 's/^/#   /' "$TMP/.lberr" | head -3
 done
+
+# LOCK TABLES may be granted per database: found missing only when the
+# MyISAM tables are to be locked, and named then, with the way out
+sql src "CREATE USER lack_locktables@localhost IDENTIFIED BY 'pw';
+	GRANT SELECT, SHOW VIEW, TRIGGER, EVENT, RELOAD, PROCESS, BINLOG MONITOR ON *.* TO lack_locktables@localhost"
+printf '[client]\nsocket=%s\nuser=lack_locktables\npassword=pw\n' "$MYSQL_SOCK_src" >"$TMP/lack_locktables.cnf"
+rc=$(lb_rc -r "$R" backup --mysql --mysql-defaults-file "$TMP/lack_locktables.cnf" --mysql-databases bank)
+is "$rc" 1 "a user without LOCK TABLES, with MyISAM tables to dump: exit 1"
+like "$(cat "$TMP/.lberr")" "LOCK TABLES privilege.*--mysql-myisam-unlocked.*bank" \
+	"... naming the privilege, the database and the way out"
+sed 's/^/#   /' "$TMP/.lberr" | head -3
 
 rc=$(lb_rc -r "$R" backup --mysql --mysql-defaults-file "$SRC_CNF" --mysql-databases bank,nosuchdb)
 is "$rc" 1 "a database that does not exist: exit 1"
