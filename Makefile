@@ -10,7 +10,7 @@ PREFIX   ?= /usr/local
 DESTDIR  ?=
 BUILD    ?= build
 SANITIZE ?=
-PKGS     := libzstd openssl jansson libmariadb inih libarchive zlib fuse3
+PKGS     := libzstd openssl jansson libmariadb inih libarchive zlib fuse3 libxxhash
 
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Wshadow -Wno-unused-parameter -Wformat=2 \

@@ -6,7 +6,7 @@ set -eu
 
 PKGS="
 build-essential pkg-config
-libzstd-dev libssl-dev libjansson-dev
+libzstd-dev libssl-dev libjansson-dev libxxhash-dev
 acl attr fuse3 libfuse3-dev
 perl bsdutils coreutils findutils diffutils time util-linux
 libinih-dev shellcheck

@@ -150,7 +150,9 @@ mysql_checksums_match() {
 	_mdb=${5:-$4}
 	manifest "$1" "$2" ".sources.mysql.tables | to_entries[] | select(.value.database == \"$_mdb\" and .value.checksum != null)
 		| \"\(.value.table | @uri) \(.value.rows) \(.value.checksum)\"" | LC_ALL=C sort >"$TMP/.cks.want"
-	"$MYSQLLOAD" checksum --defaults-file "$TMP/$3.cnf" --db "$4" |
+	# hashed as the manifest says (SHA-256 when it does not)
+	_alg=$(manifest "$1" "$2" '.sources.mysql.checksum_alg // "sha256"')
+	"$MYSQLLOAD" checksum --defaults-file "$TMP/$3.cnf" --db "$4" --alg "$_alg" |
 		jq -r 'to_entries[] | "\(.key | sub("^[^.]*[.]"; "") | @uri) \(.value.rows) \(.value.checksum)"' | LC_ALL=C sort >"$TMP/.cks.got"
 	if [ ! -s "$TMP/.cks.want" ]; then
 		echo "# no checksums for $_mdb in the manifest"

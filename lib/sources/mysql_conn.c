@@ -6,6 +6,10 @@
 #include <strings.h>
 #include <unistd.h>
 #include <openssl/evp.h>
+#include <xxhash.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "crypto/crypto.h"
 #include "sources/mysql_internal.h"
@@ -158,25 +162,122 @@ void lb_my_file_name(char *out, size_t n, const char *ident)
 
 /* ---- checksums ---- */
 
-int lb_my_sum_row(struct lb_my_sum *s, struct lb_sha256_state *h, MYSQL_ROW row, const unsigned long *lens,
+int lb_my_hasher_init(struct lb_my_hasher *h, enum lb_my_sumalg alg)
+{
+	memset(h, 0, sizeof *h);
+	h->alg = alg;
+	if (alg == LB_MY_SUM_SHA256)
+		return lb_sha256_new(&h->sha);
+	if (!(h->xxh = XXH3_createState()))
+		return -ENOMEM;
+	return 0;
+}
+
+void lb_my_hasher_release(struct lb_my_hasher *h)
+{
+	lb_sha256_free(h->sha);
+	if (h->xxh)
+		XXH3_freeState(h->xxh);
+	memset(h, 0, sizeof *h);
+}
+
+const char *lb_my_sumalg_name(enum lb_my_sumalg alg)
+{
+	return alg == LB_MY_SUM_XXH3 ? "xxh3-64" : "sha256";
+}
+
+int lb_my_sumalg_parse(const char *name)
+{
+	if (!name || !strcmp(name, "sha256"))
+		return LB_MY_SUM_SHA256;
+	if (!strcmp(name, "xxh3-64"))
+		return LB_MY_SUM_XXH3;
+	return -1;
+}
+
+/* A row's encoding goes through here in pieces: gathered into buf, and
+ * given to the hash when buf is full (or a piece is too long for it).
+ * With XXH3 a row that fits in buf is hashed in one call, no state. */
+struct rowhash {
+	struct lb_my_hasher *h;
+	uint8_t buf[4096];
+	size_t n;
+	bool streaming;
+};
+
+static int rh_flush(struct rowhash *r)
+{
+	struct lb_my_hasher *h = r->h;
+
+	if (h->alg == LB_MY_SUM_SHA256) {
+		int e = lb_sha256_add(h->sha, r->buf, r->n);
+
+		r->n = 0;
+		return e;
+	}
+	if (!r->streaming) {
+		if (XXH3_64bits_reset(h->xxh) == XXH_ERROR)
+			return lb_err(-EIO, "XXH3 failed");
+		r->streaming = true;
+	}
+	if (XXH3_64bits_update(h->xxh, r->buf, r->n) == XXH_ERROR)
+		return lb_err(-EIO, "XXH3 failed");
+	r->n = 0;
+	return 0;
+}
+
+static int rh_add(struct rowhash *r, const void *p, size_t len)
+{
+	int e;
+
+	if (len <= sizeof r->buf - r->n) {
+		memcpy(r->buf + r->n, p, len);
+		r->n += len;
+		return 0;
+	}
+	if ((e = rh_flush(r)) < 0)
+		return e;
+	if (len <= sizeof r->buf) {
+		memcpy(r->buf, p, len);
+		r->n = len;
+		return 0;
+	}
+	/* a long value: straight in */
+	if (r->h->alg == LB_MY_SUM_SHA256)
+		return lb_sha256_add(r->h->sha, p, len);
+	return XXH3_64bits_update(r->h->xxh, p, len) == XXH_ERROR ? lb_err(-EIO, "XXH3 failed") : 0;
+}
+
+int lb_my_sum_row(struct lb_my_sum *s, struct lb_my_hasher *h, MYSQL_ROW row, const unsigned long *lens,
 		  unsigned ncols)
 {
-	uint8_t d[32], hdr[9];
+	struct rowhash r = { .h = h };
+	uint8_t d[32];
 	uint64_t v;
 	int e;
 
-	if ((e = lb_sha256_begin(h)) < 0)
+	if (h->alg == LB_MY_SUM_SHA256 && (e = lb_sha256_begin(h->sha)) < 0)
 		return e;
 	for (unsigned i = 0; i < ncols; i++) {
+		size_t len = row[i] ? lens[i] : 0;
+		uint8_t hdr[9];
+
 		hdr[0] = row[i] ? 1 : 0;
-		lb_le64_put(hdr + 1, row[i] ? lens[i] : 0);
-		if ((e = lb_sha256_add(h, hdr, sizeof hdr)) < 0 ||
-		    (row[i] && lens[i] && (e = lb_sha256_add(h, row[i], lens[i])) < 0))
+		lb_le64_put(hdr + 1, len);
+		if ((e = rh_add(&r, hdr, sizeof hdr)) < 0 || (len && (e = rh_add(&r, row[i], len)) < 0))
 			return e;
 	}
-	if ((e = lb_sha256_end(h, d)) < 0)
-		return e;
-	v = lb_le64_get(d);
+	if (h->alg == LB_MY_SUM_SHA256) {
+		if ((e = rh_flush(&r)) < 0 || (e = lb_sha256_end(h->sha, d)) < 0)
+			return e;
+		v = lb_le64_get(d);
+	} else if (!r.streaming) {
+		v = XXH3_64bits(r.buf, r.n);
+	} else {
+		if ((e = rh_flush(&r)) < 0)
+			return e;
+		v = XXH3_64bits_digest(h->xxh);
+	}
 	s->rows++;
 	s->sum += v;
 	s->xr ^= v;
@@ -194,6 +295,23 @@ size_t lb_my_escape(char *out, const char *str, size_t len)
 	while (p < end) {
 		const unsigned char *q = p;
 
+#ifdef __SSE2__
+		/* 16 bytes at a time while none of them needs escaping */
+		while (end - q >= 16) {
+			__m128i v = _mm_loadu_si128((const __m128i *)q);
+			__m128i a = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_setzero_si128()), _mm_cmpeq_epi8(v, _mm_set1_epi8('\n')));
+			__m128i b = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\r')), _mm_cmpeq_epi8(v, _mm_set1_epi8(0x1a)));
+			__m128i c = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\\')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\'')));
+			unsigned bits = (unsigned)_mm_movemask_epi8(
+				_mm_or_si128(_mm_or_si128(a, b), _mm_or_si128(c, _mm_cmpeq_epi8(v, _mm_set1_epi8('"')))));
+
+			if (bits) {
+				q += __builtin_ctz(bits);
+				break;
+			}
+			q += 16;
+		}
+#endif
 		while (q < end && !esc[*q])
 			q++;
 		memcpy(o, p, (size_t)(q - p));
@@ -267,9 +385,9 @@ int lb_my_columns(MYSQL *m, const char *db, const char *table, struct lb_buf *ou
 	return e;
 }
 
-int lb_my_table_sum(MYSQL *m, const char *db, const char *table, struct lb_my_sum *s)
+int lb_my_table_sum(MYSQL *m, const char *db, const char *table, enum lb_my_sumalg alg, struct lb_my_sum *s)
 {
-	struct lb_sha256_state *h = NULL;
+	struct lb_my_hasher h = { 0 };
 	struct lb_buf cols, q;
 	char qdb[600], qtb[600];
 	MYSQL_RES *res;
@@ -279,7 +397,7 @@ int lb_my_table_sum(MYSQL *m, const char *db, const char *table, struct lb_my_su
 	memset(s, 0, sizeof *s);
 	lb_buf_init(&cols, 0);
 	lb_buf_init(&q, 0);
-	if ((e = lb_sha256_new(&h)) < 0 || (e = lb_my_columns(m, db, table, &q, &cols)) < 0)
+	if ((e = lb_my_hasher_init(&h, alg)) < 0 || (e = lb_my_columns(m, db, table, &q, &cols)) < 0)
 		goto out;
 	lb_buf_reset(&q);
 	lb_my_quote_ident(qdb, sizeof qdb, db);
@@ -298,12 +416,12 @@ int lb_my_table_sum(MYSQL *m, const char *db, const char *table, struct lb_my_su
 		goto out;
 	}
 	while (e == 0 && (row = mysql_fetch_row(res)))
-		e = lb_my_sum_row(s, h, row, mysql_fetch_lengths(res), mysql_num_fields(res));
+		e = lb_my_sum_row(s, &h, row, mysql_fetch_lengths(res), mysql_num_fields(res));
 	if (e == 0 && mysql_errno(m))
 		e = lb_err(-EIO, "mysql: reading %s.%s: %s", db, table, mysql_error(m));
 	mysql_free_result(res);
 out:
-	lb_sha256_free(h);
+	lb_my_hasher_release(&h);
 	lb_buf_release(&cols);
 	lb_buf_release(&q);
 	return e;
@@ -311,7 +429,7 @@ out:
 
 /* ---- framing ---- */
 
-int lb_my_frame(struct lb_buf *out, const char *kind, const char *name, const char *stmt, size_t len)
+int lb_my_frame_head(struct lb_buf *out, const char *kind, const char *name, size_t len)
 {
 	char hdr[1200];
 	int e;
@@ -324,10 +442,17 @@ int lb_my_frame(struct lb_buf *out, const char *kind, const char *name, const ch
 		e = lb_buf_put_u8(out, (*p == '\n' || *p == '\r') ? ' ' : (uint8_t)*p);
 	if (e == 0)
 		e = lb_buf_put_u8(out, '\n');
+	return e;
+}
+
+int lb_my_frame(struct lb_buf *out, const char *kind, const char *name, const char *stmt, size_t len)
+{
+	int e = lb_my_frame_head(out, kind, name, len);
+
 	if (e == 0)
 		e = lb_buf_append(out, stmt, len);
 	if (e == 0)
-		e = lb_buf_append(out, ";\n", 2);
+		e = lb_buf_append(out, LB_MY_FRAME_TAIL, 2);
 	return e;
 }
 

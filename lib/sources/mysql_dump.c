@@ -122,7 +122,10 @@ struct mysrc {
 	struct lb_source_env *env;
 	/* dump workers */
 	struct lb_vtree *vt;
-	size_t next;
+	enum lb_my_sumalg sumalg; /* the row hash of the checksums */
+	size_t *order;            /* the transactional tables, biggest first */
+	size_t norder;
+	size_t next;              /* the next of them a free connection takes */
 	int err;
 	char errmsg[1024];
 };
@@ -499,8 +502,15 @@ static int freeze_nontrans(struct mysrc *m)
 	struct lb_buf q;
 	int e = 0;
 
-	if (!m->tl && !(m->tl = calloc(m->nw, sizeof *m->tl)))
-		return -ENOMEM;
+	if (!m->tl) {
+		struct tlock *tl = calloc(m->nw, sizeof *tl);
+
+		if (!tl)
+			return -ENOMEM;
+		pthread_mutex_lock(&m->mu); /* the watchdog reads it */
+		m->tl = tl;
+		pthread_mutex_unlock(&m->mu);
+	}
 	lb_buf_init(&q, 0);
 	for (unsigned w = 0; e == 0 && w < m->nw; w++) {
 		struct tlock *l = &m->tl[w];
@@ -639,63 +649,96 @@ static int open_workers(struct mysrc *m, unsigned n)
 	return 0;
 }
 
-/* Spreads the transactional tables over the connections, biggest first. */
-static void assign_tables(struct mysrc *m)
+static int bytes_desc(const void *a, const void *b, void *arg)
+{
+	const struct table *t = arg;
+	uint64_t x = t[*(const size_t *)a].bytes, y = t[*(const size_t *)b].bytes;
+
+	return x > y ? -1 : x < y;
+}
+
+/* Who dumps what.  The transactional tables go in one queue, biggest
+ * first by the server's estimate, and any connection that is free takes
+ * the next: an estimate that is off (statistics lag behind a bulk load)
+ * or one big table late leaves no connection idle.  The non-transactional
+ * tables are spread over the connections instead, biggest first to the
+ * least loaded: on MariaDB each connection's share is locked, and dumped,
+ * by a connection of its own. */
+static int assign_tables(struct mysrc *m)
 {
 	uint64_t *load = calloc(m->nw ? m->nw : 1, sizeof *load);
 	size_t *order = malloc((m->nt ? m->nt : 1) * sizeof *order);
+	size_t n = 0;
 
+	free(m->order);
+	m->order = NULL;
+	m->norder = m->next = 0;
 	if (!load || !order) {
 		free(load);
 		free(order);
-		for (size_t i = 0; i < m->nt; i++)
-			m->t[i].worker = (unsigned)(i % (m->nw ? m->nw : 1));
-		return;
+		return -ENOMEM;
 	}
 	for (size_t i = 0; i < m->nt; i++)
 		order[i] = i;
-	for (size_t i = 1; i < m->nt; i++) /* insertion sort by size, descending */
-		for (size_t k = i; k > 0 && m->t[order[k]].bytes > m->t[order[k - 1]].bytes; k--) {
-			size_t x = order[k];
-
-			order[k] = order[k - 1];
-			order[k - 1] = x;
-		}
+	qsort_r(order, m->nt, sizeof *order, bytes_desc, m->t);
 	for (size_t i = 0; i < m->nt; i++) {
+		struct table *t = &m->t[order[i]];
 		unsigned best = 0;
 
+		if (t->view)
+			continue;
+		if (t->transactional) {
+			order[n++] = order[i]; /* in place: n <= i */
+			continue;
+		}
 		for (unsigned w = 1; w < m->nw; w++)
 			if (load[w] < load[best])
 				best = w;
-		m->t[order[i]].worker = best;
-		load[best] += m->t[order[i]].bytes + 16384;
+		t->worker = best;
+		load[best] += t->bytes + 16384;
 	}
 	free(load);
-	free(order);
+	m->order = order;
+	m->norder = n;
+	return 0;
 }
 
-/* Under the lock: every connection opens its snapshot and touches its
- * tables, so DDL on them waits until that connection is done. */
+/* Under the lock: every connection opens its snapshot and touches every
+ * table, so DDL on any of them waits until the dump is done, whichever
+ * connection dumps it.  61 tables to a statement, the most a join takes:
+ * SELECT 1 FROM a, b, ... LIMIT 0 opens them (taking their metadata locks)
+ * and reads nothing. */
 static int open_snapshots(struct mysrc *m)
 {
-	for (unsigned i = 0; i < m->nw; i++) {
-		int e = lb_my_exec(m->w[i], "START TRANSACTION WITH CONSISTENT SNAPSHOT");
+	struct lb_buf q;
+	int e = 0;
 
-		if (e < 0)
-			return e;
-	}
-	for (size_t i = 0; i < m->nt; i++) {
-		char qdb[600], qtb[600];
-		int e;
+	for (unsigned w = 0; e == 0 && w < m->nw; w++)
+		e = lb_my_exec(m->w[w], "START TRANSACTION WITH CONSISTENT SNAPSHOT");
+	lb_buf_init(&q, 0);
+	for (size_t i = 0; e == 0 && i < m->nt;) {
+		size_t n = 0;
 
-		if (m->t[i].view)
-			continue;
-		lb_my_quote_ident(qdb, sizeof qdb, m->t[i].db);
-		lb_my_quote_ident(qtb, sizeof qtb, m->t[i].name);
-		if ((e = lb_my_execf(m->w[m->t[i].worker], "SELECT 1 FROM %s.%s LIMIT 0", qdb, qtb)) < 0)
-			return e;
+		lb_buf_reset(&q);
+		e = lb_buf_append(&q, "SELECT 1 FROM ", 14);
+		for (; e == 0 && i < m->nt && n < 61; i++) {
+			char qdb[600], qtb[600], one[1300];
+
+			if (m->t[i].view)
+				continue;
+			lb_my_quote_ident(qdb, sizeof qdb, m->t[i].db);
+			lb_my_quote_ident(qtb, sizeof qtb, m->t[i].name);
+			snprintf(one, sizeof one, "%s%s.%s", n++ ? "," : "", qdb, qtb);
+			e = lb_buf_append(&q, one, strlen(one));
+		}
+		if (e == 0 && n) {
+			e = lb_buf_append(&q, " LIMIT 0", 9); /* with its NUL */
+			for (unsigned w = 0; e == 0 && w < m->nw; w++)
+				e = lb_my_exec(m->w[w], (const char *)q.data);
+		}
 	}
-	return 0;
+	lb_buf_release(&q);
+	return e;
 }
 
 /* Appends a value as an SQL literal.  Every connection is SET NAMES binary
@@ -733,8 +776,9 @@ static int flush_insert(struct lb_vfile *f, struct lb_buf *stmt, struct lb_buf *
 	if (!stmt->len)
 		return 0;
 	lb_buf_reset(frame);
-	if ((e = lb_my_frame(frame, "insert", name, (const char *)stmt->data, stmt->len)) < 0 ||
-	    (e = lb_vfile_write(f, frame->data, frame->len)) < 0)
+	if ((e = lb_my_frame_head(frame, "insert", name, stmt->len)) < 0 ||
+	    (e = lb_vfile_write(f, frame->data, frame->len)) < 0 || (e = lb_vfile_write(f, stmt->data, stmt->len)) < 0 ||
+	    (e = lb_vfile_write(f, LB_MY_FRAME_TAIL, 2)) < 0)
 		return e;
 	lb_buf_reset(stmt);
 	return 0;
@@ -744,7 +788,7 @@ static int flush_insert(struct lb_vfile *f, struct lb_buf *stmt, struct lb_buf *
 static int dump_table(struct mysrc *m, MYSQL *c, struct table *t)
 {
 	struct lb_vmeta meta = { .mode = 0640, .mtime_s = lb_now_ns() / 1000000000 };
-	struct lb_sha256_state *h = NULL;
+	struct lb_my_hasher h = { 0 };
 	struct lb_buf cols, sel, q, stmt, frame, head;
 	struct lb_vfile *f = NULL;
 	char qdb[600], qtb[600];
@@ -757,11 +801,11 @@ static int dump_table(struct mysrc *m, MYSQL *c, struct table *t)
 	lb_buf_init(&sel, 0);
 	lb_buf_init(&q, 0);
 	lb_buf_init(&stmt, LB_MY_STMT_MAX);
-	lb_buf_init(&frame, LB_MY_STMT_MAX + 4096);
+	lb_buf_init(&frame, 4096);
 	lb_buf_init(&head, 0);
 	lb_my_quote_ident(qdb, sizeof qdb, t->db);
 	lb_my_quote_ident(qtb, sizeof qtb, t->name);
-	if ((e = lb_sha256_new(&h)) < 0 || (e = lb_my_columns(c, t->db, t->name, &cols, &sel)) < 0)
+	if ((e = lb_my_hasher_init(&h, m->sumalg)) < 0 || (e = lb_my_columns(c, t->db, t->name, &cols, &sel)) < 0)
 		goto out;
 	/* INSERT INTO `t` (`a`,`b`) VALUES  — unqualified, so --into works */
 	if ((e = lb_buf_append(&head, "INSERT INTO ", 12)) < 0 || (e = lb_buf_append(&head, qtb, strlen(qtb))) < 0 ||
@@ -804,7 +848,7 @@ static int dump_table(struct mysrc *m, MYSQL *c, struct table *t)
 		while ((row = mysql_fetch_row(res))) {
 			unsigned long *lens = mysql_fetch_lengths(res);
 
-			if ((e = lb_my_sum_row(&t->sum, h, row, lens, nf)) < 0)
+			if ((e = lb_my_sum_row(&t->sum, &h, row, lens, nf)) < 0)
 				break;
 			if (stmt.len == 0)
 				e = lb_buf_append(&stmt, head.data, head.len);
@@ -848,7 +892,7 @@ out:
 	if (res)
 		mysql_free_result(res);
 	lb_vfile_abort(f);
-	lb_sha256_free(h);
+	lb_my_hasher_release(&h);
 	lb_buf_release(&cols);
 	lb_buf_release(&sel);
 	lb_buf_release(&q);
@@ -894,37 +938,44 @@ struct wctx {
 	bool sum_only;      /* snapshot mode: checksums, no dump */
 };
 
+static int one_table(struct wctx *w, struct table *t)
+{
+	struct mysrc *m = w->m;
+
+	if (w->sum_only)
+		return lb_my_table_sum(m->w[w->idx], t->db, t->name, m->sumalg, &t->sum);
+	if (!t->transactional && t->under_lock && m->tl_used)
+		return dump_frozen(m, w->idx, t);
+	return dump_table(m, m->w[w->idx], t);
+}
+
 static void *worker_main(void *arg)
 {
 	struct wctx *w = arg;
 	struct mysrc *m = w->m;
+	int e = 0;
 
-	for (unsigned pass = PASS_NONTRANS; pass <= PASS_TRANS; pass <<= 1) {
-		if (!(w->which & pass))
+	/* its share of the non-transactional tables first */
+	for (size_t i = 0; (w->which & PASS_NONTRANS) && e == 0 && i < m->nt; i++) {
+		struct table *t = &m->t[i];
+
+		if (t->view || t->transactional || t->worker != w->idx)
 			continue;
-		for (size_t i = 0; i < m->nt; i++) {
-			struct table *t = &m->t[i];
-			int e;
-
-			if (t->view || t->worker != w->idx || t->transactional != (pass == PASS_TRANS))
-				continue;
-			if (__atomic_load_n(&m->err, __ATOMIC_RELAXED))
-				return NULL;
-			if (w->sum_only)
-				e = lb_my_table_sum(m->w[w->idx], t->db, t->name, &t->sum);
-			else if (!t->transactional && t->under_lock && m->tl_used)
-				e = dump_frozen(m, w->idx, t);
-			else
-				e = dump_table(m, m->w[w->idx], t);
-			if (e < 0) {
-				fail(m, e);
-				return NULL;
-			}
-		}
-		/* its frozen tables are dumped: writes to them go on */
-		if (pass == PASS_NONTRANS && m->tl_used)
-			thaw_nontrans(m, w->idx);
+		e = __atomic_load_n(&m->err, __ATOMIC_RELAXED) ? 1 : one_table(w, t);
 	}
+	/* they are dumped: writes to them go on */
+	if ((w->which & PASS_NONTRANS) && m->tl_used)
+		thaw_nontrans(m, w->idx);
+	/* then whichever transactional table is next */
+	while ((w->which & PASS_TRANS) && e == 0) {
+		size_t k = __atomic_fetch_add(&m->next, 1, __ATOMIC_RELAXED);
+
+		if (k >= m->norder)
+			break;
+		e = __atomic_load_n(&m->err, __ATOMIC_RELAXED) ? 1 : one_table(w, &m->t[m->order[k]]);
+	}
+	if (e < 0)
+		fail(m, e);
 	return NULL;
 }
 
@@ -1416,9 +1467,8 @@ static int snapshot_prepare(struct mysrc *m)
 		while (l > 1 && m->datadir[l - 1] == '/')
 			m->datadir[--l] = 0;
 	}
-	if ((e = open_workers(m, m->o.jobs ? m->o.jobs : 2)) < 0)
+	if ((e = open_workers(m, m->o.jobs ? m->o.jobs : 2)) < 0 || (e = assign_tables(m)) < 0)
 		return e;
-	assign_tables(m);
 	for (unsigned attempt = 1;; attempt++) {
 		m->attempts = attempt;
 		if ((e = long_query_guard(m)) < 0)
@@ -1477,9 +1527,8 @@ static int logical_dump(struct mysrc *m)
 	bool consistent_nontrans = !m->o.myisam_unlocked && has_nontrans(m);
 	int e;
 
-	if ((e = open_workers(m, m->o.jobs ? m->o.jobs : DEFAULT_JOBS)) < 0)
+	if ((e = open_workers(m, m->o.jobs ? m->o.jobs : DEFAULT_JOBS)) < 0 || (e = assign_tables(m)) < 0)
 		return e;
-	assign_tables(m);
 	for (unsigned attempt = 1;; attempt++) {
 		m->attempts = attempt;
 		if ((e = long_query_guard(m)) < 0)
@@ -1523,9 +1572,9 @@ static int logical_dump(struct mysrc *m)
 			memset(&m->t[i].sum, 0, sizeof m->t[i].sum);
 			m->t[i].dumped = m->t[i].under_lock = false;
 		}
-		if ((e = reconnect_ctl(m)) < 0 || (e = open_workers(m, m->o.jobs ? m->o.jobs : DEFAULT_JOBS)) < 0)
+		if ((e = reconnect_ctl(m)) < 0 || (e = open_workers(m, m->o.jobs ? m->o.jobs : DEFAULT_JOBS)) < 0 ||
+		    (e = assign_tables(m)) < 0)
 			return e;
-		assign_tables(m);
 		sleep(attempt);
 	}
 	/* everything left, in parallel; the frozen tables first, so that
@@ -1617,6 +1666,9 @@ static int my_report(void *state, json_t *sec)
 		json_object_set_new(tables, key, j);
 	}
 	json_object_set_new(sec, "tables", tables);
+	/* SHA-256, what snapshots before the field hold, only in tests now */
+	if (m->sumalg != LB_MY_SUM_SHA256)
+		json_object_set_new(sec, "checksum_alg", json_string(lb_my_sumalg_name(m->sumalg)));
 	json_object_set_new(sec, "rows", json_integer((json_int_t)rows));
 	return 0;
 }
@@ -1675,6 +1727,8 @@ int lb_mysql_source_new(const struct lb_mysql_opts *o, struct lb_source **ret)
 		return -ENOMEM;
 	m->o = *o;
 	m->snapparent = -1;
+	/* tests only: checksums as snapshots before "checksum_alg" had them */
+	m->sumalg = getenv("LIFEBOAT_TEST_MYSQL_SHA256_SUMS") ? LB_MY_SUM_SHA256 : LB_MY_SUM_DEFAULT;
 	pthread_mutex_init(&m->mu, NULL);
 	pthread_cond_init(&m->cv, NULL);
 	if (o->ndatabases) {
@@ -1710,6 +1764,7 @@ void lb_mysql_source_free(struct lb_source *s)
 		free(m->t[i].file);
 	}
 	free(m->t);
+	free(m->order);
 	pthread_mutex_destroy(&m->mu);
 	pthread_cond_destroy(&m->cv);
 	free(m);

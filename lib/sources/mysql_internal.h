@@ -27,14 +27,28 @@ void lb_my_quote_ident(char *out, size_t n, const char *name);
 void lb_my_describe(const struct lb_mysql_conn *c, MYSQL *m, char *out, size_t n);
 
 /* Order-independent checksum of a table's rows: every row's columns
- * (NULL flag, length, bytes) are hashed with SHA-256, and the first 8
- * bytes of each hash summed and xored.  h: a state reused row after row
- * (lb_sha256_new). */
+ * (NULL flag, length, bytes) are hashed, and the first 8 bytes of each
+ * hash summed and xored.  The hash is XXH3-64 (LB_MY_SUM_XXH3, what
+ * backups write since 2026-11-25) or SHA-256 (the snapshots before it:
+ * no "checksum_alg" in their manifest); lb_my_hasher holds the state a
+ * table's rows reuse. */
 struct lb_my_sum {
 	uint64_t rows, sum, xr;
 };
-struct lb_sha256_state;
-int lb_my_sum_row(struct lb_my_sum *s, struct lb_sha256_state *h, MYSQL_ROW row, const unsigned long *lens,
+enum lb_my_sumalg { LB_MY_SUM_SHA256, LB_MY_SUM_XXH3 };
+#define LB_MY_SUM_DEFAULT LB_MY_SUM_XXH3
+struct lb_my_hasher {
+	enum lb_my_sumalg alg;
+	struct lb_sha256_state *sha;
+	void *xxh;                 /* XXH3_state_t, for rows too long to hash in one go */
+};
+int lb_my_hasher_init(struct lb_my_hasher *h, enum lb_my_sumalg alg);
+void lb_my_hasher_release(struct lb_my_hasher *h);
+/* The manifest's name of an algorithm ("xxh3-64", "sha256"), and back:
+ * NULL (no checksum_alg) is SHA-256; -1 for a name it does not know. */
+const char *lb_my_sumalg_name(enum lb_my_sumalg alg);
+int lb_my_sumalg_parse(const char *name);
+int lb_my_sum_row(struct lb_my_sum *s, struct lb_my_hasher *h, MYSQL_ROW row, const unsigned long *lens,
 		  unsigned ncols);
 /* Writes str as the inside of a quoted SQL literal, backslash-escaped:
  * byte for byte what mysql_real_escape_string writes on a binary
@@ -47,12 +61,16 @@ void lb_my_sum_hex(const struct lb_my_sum *s, char out[33]);
  * FLOATs as DOUBLEs, so every value is read in full. */
 int lb_my_columns(MYSQL *m, const char *db, const char *table, struct lb_buf *out, struct lb_buf *sel);
 /* Computes the checksum of db.table as a dump would see it. */
-int lb_my_table_sum(MYSQL *m, const char *db, const char *table, struct lb_my_sum *s);
+int lb_my_table_sum(MYSQL *m, const char *db, const char *table, enum lb_my_sumalg alg, struct lb_my_sum *s);
 
 /* The statement framing of dump files: "-- LB <len> <kind> <name>\n",
  * then <len> bytes of statement, then ";\n". */
 #define LB_MY_FRAME "-- LB "
+#define LB_MY_FRAME_TAIL ";\n"
 int lb_my_frame(struct lb_buf *out, const char *kind, const char *name, const char *stmt, size_t len);
+/* Only the first line, for a statement of len bytes written after it
+ * (then LB_MY_FRAME_TAIL), with no copy into out. */
+int lb_my_frame_head(struct lb_buf *out, const char *kind, const char *name, size_t len);
 typedef int (*lb_my_stmt_fn)(const char *kind, const char *name, const char *stmt, size_t len, void *ctx);
 /* Parses framed statements incrementally: feed bytes, get statements. */
 struct lb_my_parser {

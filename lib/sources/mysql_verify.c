@@ -263,12 +263,19 @@ int lb_mysql_verify(struct lb_repo *r, const struct lb_snapshot *s, const struct
 	const char *key;
 	char version[128] = "", binlog[256] = "";
 	MYSQL *m = NULL;
-	int e;
+	int alg, e;
 
 	memset(v, 0, sizeof *v);
 	if (!sec) {
 		json_decref(bad);
 		return lb_err(-LB_E_NOTFOUND, "snapshot %.12s has no MySQL data to verify", s->id);
+	}
+	/* the checksums are compared with what the manifest recorded, hashed
+	 * the way it says (SHA-256 before "checksum_alg" was written) */
+	if ((alg = lb_my_sumalg_parse(json_string_value(json_object_get(sec, "checksum_alg")))) < 0) {
+		json_decref(bad);
+		return lb_err(-LB_E_VERSION, "snapshot %.12s: unknown MySQL checksum algorithm \"%s\" (a newer lifeboat's?)",
+			      s->id, json_string_value(json_object_get(sec, "checksum_alg")) ?: "");
 	}
 	snprintf(d.dir, sizeof d.dir, "%s/lifeboat-drill-XXXXXX", o->workdir ? o->workdir : getenv("TMPDIR") ?: "/tmp");
 	if (!mkdtemp(d.dir)) {
@@ -374,7 +381,7 @@ int lb_mysql_verify(struct lb_repo *r, const struct lb_snapshot *s, const struct
 			struct lb_my_sum sum;
 			char got[33];
 
-			if ((e = lb_my_table_sum(m, db, name, &sum)) < 0) {
+			if ((e = lb_my_table_sum(m, db, name, (enum lb_my_sumalg)alg, &sum)) < 0) {
 				json_array_append_new(bad, json_pack("{s:s, s:s}", "table", key, "checksum", lb_errmsg()));
 				v->mismatches++;
 			} else {

@@ -121,6 +121,14 @@ if have_mysql_verify; then
 	rc=$(lb_rc -r "$R" verify "$fsnap" --mysql)
 	is "$rc" 1 "verify --mysql of a snapshot without MySQL data: exit 1"
 	like "$(cat "$TMP/.lberr")" "MySQL\|mysql" "... saying it has no MySQL data"
+	# a snapshot from before "checksum_alg" (its checksums SHA-256) is
+	# still drilled against what it recorded
+	LIFEBOAT_TEST_MYSQL_SHA256_SUMS=1 lb -r "$R" backup --mysql --mysql-defaults-file "$SRC_CNF" --mysql-databases shop
+	osnap=$(cat "$TMP/.lbout")
+	is "$(manifest "$R" "$osnap" '.sources.mysql | has("checksum_alg")')" false "an old-style manifest: no checksum_alg"
+	lb -r "$R" verify "$osnap" --mysql
+	is "$?" 0 "... and its restore drill passes, the checksums hashed with SHA-256"
+	is "$(manifest "$R" "$SNAP" .sources.mysql.checksum_alg)" xxh3-64 "a new backup records its checksums' hash (xxh3-64)"
 	rc=$(lb_rc -r "$R" verify "$SNAP" --mysql --mariadbd /nonexistent/mariadbd)
 	is "$rc" 1 "verify with a server binary that does not exist: exit 1"
 	like "$(cat "$TMP/.lberr")" "/nonexistent/mariadbd" "... naming it"
@@ -201,7 +209,8 @@ lb -r "$R" mysql restore "$SNAP" --mysql-defaults-file "$SRC_CNF" --database ban
 rc=$?
 is "$rc" 0 "restore --database bank --table posts --replace"
 [ $rc -eq 0 ] || sed 's/^/#   /' "$TMP/.lberr" | head
-"$ML" checksum --defaults-file "$SRC_CNF" --table posts >"$TMP/posts.cks"
+"$ML" checksum --defaults-file "$SRC_CNF" --table posts --alg "$(manifest "$R" "$SNAP" .sources.mysql.checksum_alg)" \
+	>"$TMP/posts.cks"
 is "$(jq -r '.["bank.posts"].checksum' "$TMP/posts.cks")" "$(manifest "$R" "$SNAP" '.sources.mysql.tables["bank.posts"].checksum')" \
 	"the posts are back, exactly as backed up"
 is "$(sql src "SELECT owner FROM bank.accounts WHERE id = 1")" "changed after the backup" "no other table was touched"

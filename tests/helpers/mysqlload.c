@@ -37,13 +37,13 @@
  *           written in the same transaction).
  *       Exit 0 when it holds, 1 when it does not; JSON either way.
  *
- *   mysqlload checksum  [common] [--table T]
+ *   mysqlload checksum  [common] [--table T] [--alg sha256|xxh3-64]
  *       lifeboat's per-table checksum (see lb_my_table_sum): every row's
  *       non-generated columns, as the text protocol sends them with SET
  *       NAMES binary and time_zone '+00:00' (FLOAT columns selected as
- *       CAST(col AS DOUBLE), which prints every bit of them), hashed with SHA-256 (per
- *       column: a not-NULL byte, the length as 8 bytes little-endian, the
- *       bytes); the first 8 bytes of each hash, little-endian, summed and
+ *       CAST(col AS DOUBLE), which prints every bit of them), hashed with
+ *       SHA-256 or XXH3-64 (per column: a not-NULL byte, the length as 8
+ *       bytes little-endian, the bytes); the first 8 bytes of each hash, little-endian, summed and
  *       xored: "%016llx%016llx" of sum and xor.  Written independently of
  *       lifeboat's code, so a change to either shows.  Every base table of
  *       DB (or just T), inside one consistent snapshot, as JSON.
@@ -80,6 +80,7 @@
 
 #include <mysql.h>
 #include <openssl/evp.h>
+#include <xxhash.h>
 
 static const char *defaults_file;
 static const char *dbname = "bank";
@@ -745,26 +746,43 @@ struct sum {
 	uint64_t rows, sum, xr;
 };
 
+/* the row hash: SHA-256 (its first 8 bytes) or, with --alg xxh3-64, XXH3,
+ * of the whole row's encoding at once */
+static bool sum_xxh3;
+
 static void sum_row(EVP_MD_CTX *c, struct sum *s, MYSQL_ROW row, const unsigned long *lens, unsigned n)
 {
-	unsigned char h[32], hdr[9];
+	static unsigned char *enc;
+	static size_t cap;
+	unsigned char h[32];
 	unsigned hl;
+	size_t len = 0;
 	uint64_t v = 0;
 
-	EVP_DigestInit_ex(c, EVP_sha256(), NULL);
 	for (unsigned i = 0; i < n; i++) {
-		uint64_t len = row[i] ? lens[i] : 0;
+		uint64_t l = row[i] ? lens[i] : 0;
 
-		hdr[0] = row[i] ? 1 : 0;
+		if (len + 9 + l > cap) {
+			cap = 2 * (len + 9 + l);
+			if (!(enc = realloc(enc, cap)))
+				die("out of memory");
+		}
+		enc[len] = row[i] ? 1 : 0;
 		for (int b = 0; b < 8; b++)
-			hdr[1 + b] = (unsigned char)(len >> (8 * b));
-		EVP_DigestUpdate(c, hdr, sizeof hdr);
-		if (len)
-			EVP_DigestUpdate(c, row[i], len);
+			enc[len + 1 + b] = (unsigned char)(l >> (8 * b));
+		if (l)
+			memcpy(enc + len + 9, row[i], l);
+		len += 9 + l;
 	}
-	EVP_DigestFinal_ex(c, h, &hl);
-	for (int b = 7; b >= 0; b--)
-		v = v << 8 | h[b];
+	if (sum_xxh3) {
+		v = XXH3_64bits(enc, len);
+	} else {
+		EVP_DigestInit_ex(c, EVP_sha256(), NULL);
+		EVP_DigestUpdate(c, enc, len);
+		EVP_DigestFinal_ex(c, h, &hl);
+		for (int b = 7; b >= 0; b--)
+			v = v << 8 | h[b];
+	}
 	s->rows++;
 	s->sum += v;
 	s->xr ^= v;
@@ -1100,7 +1118,7 @@ static void usage(void)
 		"  transfers: --threads N --rate R --duration S --events FILE --ready-file FILE\n"
 		"  myisam: --rate R --duration S --events FILE --ready-file FILE\n"
 		"  ddl: --sql STATEMENT --at S\n"
-		"  checksum: [--table T]\n"
+		"  checksum: [--table T] [--alg sha256|xxh3-64]\n"
 		"  load-dump: --dir DIR [--into NAME] [--only DB] [--users]\n"
 		"  stats: --events FILE... [--from EPOCH] [--to EPOCH]\n");
 	exit(2);
@@ -1109,7 +1127,7 @@ static void usage(void)
 int main(int argc, char **argv)
 {
 	enum { O_DEFAULTS = 1000, O_DB, O_ACCOUNTS, O_BALANCE, O_POSTS, O_FTABLES, O_FROWS, O_THREADS, O_RATE,
-	       O_DURATION, O_EVENTS, O_READY, O_SQL, O_AT, O_TABLE, O_DIR, O_INTO, O_ONLY, O_USERS, O_FROM, O_TO };
+	       O_DURATION, O_EVENTS, O_READY, O_SQL, O_AT, O_TABLE, O_DIR, O_INTO, O_ONLY, O_USERS, O_FROM, O_TO, O_ALG };
 	static const struct option lo[] = {
 		{ "defaults-file", required_argument, NULL, O_DEFAULTS }, { "db", required_argument, NULL, O_DB },
 		{ "accounts", required_argument, NULL, O_ACCOUNTS },    { "balance", required_argument, NULL, O_BALANCE },
@@ -1121,7 +1139,8 @@ int main(int argc, char **argv)
 		{ "table", required_argument, NULL, O_TABLE },          { "dir", required_argument, NULL, O_DIR },
 		{ "into", required_argument, NULL, O_INTO },            { "only", required_argument, NULL, O_ONLY },
 		{ "users", no_argument, NULL, O_USERS },                { "from", required_argument, NULL, O_FROM },
-		{ "to", required_argument, NULL, O_TO },                { 0 }
+		{ "to", required_argument, NULL, O_TO },                { "alg", required_argument, NULL, O_ALG },
+		{ 0 }
 	};
 	const char *mode, *events = NULL, *ready = NULL, *sql = NULL, *table = NULL, *dir = NULL, *into = NULL,
 			  *only = NULL;
@@ -1163,6 +1182,11 @@ int main(int argc, char **argv)
 		case O_USERS: users = true; break;
 		case O_FROM: from = atof(optarg); break;
 		case O_TO: to = atof(optarg); break;
+		case O_ALG:
+			if (strcmp(optarg, "sha256") && strcmp(optarg, "xxh3-64"))
+				die("--alg: sha256 or xxh3-64");
+			sum_xxh3 = !strcmp(optarg, "xxh3-64");
+			break;
 		default: usage();
 		}
 	}

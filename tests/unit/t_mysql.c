@@ -1,10 +1,12 @@
 /* Unit tests for the MySQL dump's own helpers that need no server:
  * lb_my_escape (which must write exactly what the client library's
  * mysql_real_escape_string writes on a binary connection) and the row
- * checksum (which must not change: manifests of old snapshots hold it). */
+ * checksum, both hashes (which must not change: manifests hold them). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <xxhash.h>
 
 #include "tap.h"
 #include "crypto/crypto.h"
@@ -61,45 +63,97 @@ static void test_escape(void)
 	mysql_close(m);
 }
 
-static void test_sum(void)
+/* the reference: the algorithm over the whole encoding at once */
+static uint64_t ref_hash(enum lb_my_sumalg alg, const void *enc, size_t n)
 {
-	struct lb_sha256_state *h = NULL;
+	uint8_t d[32];
+
+	if (alg == LB_MY_SUM_XXH3)
+		return XXH3_64bits(enc, n);
+	if (lb_sha256(enc, n, d) != 0)
+		return 0;
+	return lb_le64_get(d);
+}
+
+static void test_sum(enum lb_my_sumalg alg)
+{
+	const char *an = lb_my_sumalg_name(alg);
+	struct lb_my_hasher h;
 	struct lb_my_sum a = { 0 }, b = { 0 };
 	char *r1[] = { "1", "alice", NULL }, *r2[] = { "2", "bob", "x" };
 	unsigned long l1[] = { 1, 5, 0 }, l2[] = { 1, 3, 1 };
 	char hex[33];
-	uint8_t d[32];
 
-	ok(lb_sha256_new(&h) == 0, "a reusable SHA-256 state");
-	ok(lb_my_sum_row(&a, h, r1, l1, 3) == 0 && lb_my_sum_row(&a, h, r2, l2, 3) == 0, "two rows summed");
-	ok(lb_my_sum_row(&b, h, r2, l2, 3) == 0 && lb_my_sum_row(&b, h, r1, l1, 3) == 0, "the same rows, other order");
-	ok(a.rows == 2 && a.sum == b.sum && a.xr == b.xr, "the checksum does not depend on row order");
-	/* the recorded value: SHA-256 over (flag, le64 length, bytes) per
-	 * column, first 8 bytes little-endian; pinned so that a change of
-	 * the hashing shows here before it breaks old snapshots' drills */
+	ok(lb_my_hasher_init(&h, alg) == 0, "%s: a reusable hashing state", an);
+	ok(lb_my_sum_row(&a, &h, r1, l1, 3) == 0 && lb_my_sum_row(&a, &h, r2, l2, 3) == 0, "%s: two rows summed", an);
+	ok(lb_my_sum_row(&b, &h, r2, l2, 3) == 0 && lb_my_sum_row(&b, &h, r1, l1, 3) == 0,
+	   "%s: the same rows, other order", an);
+	ok(a.rows == 2 && a.sum == b.sum && a.xr == b.xr, "%s: the checksum does not depend on row order", an);
 	lb_my_sum_hex(&a, hex);
-	diag("checksum of the two rows: %s", hex);
+	diag("%s checksum of the two rows: %s", an, hex);
+	/* a row's value: the hash of (flag, le64 length, bytes) per column,
+	 * (SHA-256: its first 8 bytes) little-endian; what old snapshots
+	 * recorded must still come out the same */
 	{
 		uint8_t msg[3 * 9 + 1 + 5];
 		size_t o = 0;
 		uint64_t v;
+		struct lb_my_sum one = { 0 };
 
 		msg[o++] = 1, lb_le64_put(msg + o, 1), o += 8, msg[o++] = '1';
 		msg[o++] = 1, lb_le64_put(msg + o, 5), o += 8, memcpy(msg + o, "alice", 5), o += 5;
 		msg[o++] = 0, lb_le64_put(msg + o, 0), o += 8;
-		ok(lb_sha256(msg, o, d) == 0, "SHA-256 of the first row's encoding");
-		v = lb_le64_get(d);
-		struct lb_my_sum one = { 0 };
-
-		lb_my_sum_row(&one, h, r1, l1, 3);
-		ok(one.rows == 1 && one.sum == v && one.xr == v, "a row's value is the first 8 bytes of that hash");
+		v = ref_hash(alg, msg, o);
+		lb_my_sum_row(&one, &h, r1, l1, 3);
+		ok(one.rows == 1 && one.sum == v && one.xr == v, "%s: a row's value is the hash of its encoding", an);
 	}
-	lb_sha256_free(h);
+	/* rows whose encoding crosses the gathering buffer: many short
+	 * columns, values of every length around its size, NULLs between */
+	{
+		enum { NC = 700 };
+		static char big[9000];
+		char *row[NC];
+		unsigned long lens[NC];
+		struct lb_buf enc;
+		unsigned bad = 0;
+
+		memset(big, 'x', sizeof big);
+		for (unsigned round = 0; round < 40; round++) {
+			struct lb_my_sum got = { 0 };
+			unsigned nc = round < 20 ? NC : 1 + round; /* short rows too: the one-call path */
+
+			lb_buf_init(&enc, 0);
+			for (unsigned i = 0; i < nc; i++) {
+				unsigned r = (i * 2654435761u + round * 40503u) % 97;
+				size_t len = r < 5 ? 4000 + round * 50 + r : r < 10 ? 0 : r % 13;
+				uint8_t hdr[9];
+
+				row[i] = r == 7 ? NULL : big;
+				lens[i] = (unsigned long)len;
+				hdr[0] = row[i] ? 1 : 0;
+				lb_le64_put(hdr + 1, row[i] ? len : 0);
+				lb_buf_append(&enc, hdr, 9);
+				if (row[i])
+					lb_buf_append(&enc, big, len);
+			}
+			lb_my_sum_row(&got, &h, row, lens, nc);
+			if (got.sum != ref_hash(alg, enc.data, enc.len))
+				bad++;
+			lb_buf_release(&enc);
+		}
+		is(bad, 0, "%s: 40 rows of up to 700 columns (short, long, empty, NULL): as one hash of their encoding",
+		   an);
+	}
+	lb_my_hasher_release(&h);
 }
 
 int main(void)
 {
 	test_escape();
-	test_sum();
+	test_sum(LB_MY_SUM_SHA256);
+	test_sum(LB_MY_SUM_XXH3);
+	is(lb_my_sumalg_parse(NULL), LB_MY_SUM_SHA256, "a manifest without checksum_alg: SHA-256");
+	is(lb_my_sumalg_parse("xxh3-64"), LB_MY_SUM_XXH3, "xxh3-64 read back");
+	is(lb_my_sumalg_parse("blake9"), -1, "an unknown name is refused");
 	return done_testing();
 }
