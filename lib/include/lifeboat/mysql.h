@@ -41,7 +41,7 @@ struct lb_mysql_opts {
 	const char *snapshot_hook;    /* snapshot mode without btrfs: a command that snapshots the
 				       * datadir and prints the directory to read (LVM, ZFS) */
 	const char *snapshot_release; /* and one that removes it afterwards */
-	unsigned jobs;                /* parallel dump connections (0: 4) */
+	unsigned jobs;                /* parallel dump connections (0: one per processor, up to 4) */
 	unsigned lock_wait_timeout;   /* seconds the server may wait for the lock (0: 10) */
 	unsigned lock_hard_ms;        /* watchdog: the lock is broken after this (0: lock_wait_timeout + 5 s) */
 	unsigned lock_retries;        /* attempts before giving up (0: 3) */
