@@ -55,6 +55,8 @@ sql src "CREATE TABLE bank.ddl_target (id INT PRIMARY KEY, v VARCHAR(20)) ENGINE
 	INSERT INTO bank.ddl_target SELECT seq, CONCAT('row ', seq) FROM bank.seq_1_to_2000;
 	CREATE TABLE bank.ddl_renamed (id INT PRIMARY KEY, v VARCHAR(20)) ENGINE=InnoDB;
 	INSERT INTO bank.ddl_renamed SELECT seq, CONCAT('r ', seq) FROM bank.seq_1_to_1000;
+	CREATE TABLE bank.ddl_target2 (id INT PRIMARY KEY, v VARCHAR(20)) ENGINE=InnoDB;
+	INSERT INTO bank.ddl_target2 SELECT seq, CONCAT('row ', seq) FROM bank.seq_1_to_2000;
 	CREATE TABLE bank.held (id INT PRIMARY KEY) ENGINE=InnoDB;
 	CREATE TABLE bank.probe (id INT AUTO_INCREMENT PRIMARY KEY, at TIMESTAMP(6) DEFAULT CURRENT_TIMESTAMP(6)) ENGINE=InnoDB;
 	CREATE DATABASE big;
@@ -129,6 +131,37 @@ else
 	fail "caught the dump of the big table in the processlist (the dump was too quick to see?)"
 	wait $bpid
 	DDL_SNAP=""
+fi
+
+# the same over 3 connections: any free one takes the next table, so the
+# table the ALTER targets may be dumped by a connection other than the one
+# that was busy with the big table, before or after the ALTER is sent;
+# every connection holds every table's metadata lock, so the ALTER waits
+# for the whole dump either way, and no connection waits for the ALTER
+"$LB" -r "$R" backup --mysql --mysql-defaults-file "$SRC_CNF" --mysql-databases big,bank --mysql-jobs 3 --tag ddl2 \
+	>"$TMP/ddl2.out" 2>"$TMP/ddl2.err" &
+bpid=$!
+DDL2_SNAP=""
+if mysql_wait_state src 'SELECT%FROM `big`.`sbtest1`%' 20; then
+	kill -STOP $bpid
+	"$ML" ddl --defaults-file "$SRC_CNF" --sql "ALTER TABLE ddl_target2 ADD COLUMN added INT NOT NULL DEFAULT 7" \
+		>"$TMP/alter2.json" 2>&1 &
+	apid=$!
+	mysql_wait_count src "STATE = 'Waiting for table metadata lock'" 1 20
+	is "$(sql src "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE STATE = 'Waiting for table metadata lock'")" 1 \
+		"3 connections: the ALTER waits for the dump's metadata locks"
+	kill -CONT $bpid
+	wait $bpid
+	rc=$?
+	is "$rc" 0 "3 connections: the backup with DDL during its dump succeeds"
+	[ $rc -eq 0 ] || sed 's/^/#   /' "$TMP/ddl2.err" | head -20
+	DDL2_SNAP=$(cat "$TMP/ddl2.out")
+	wait $apid
+	like "$(cat "$TMP/alter2.json")" '"ok": true' "3 connections: the ALTER completes after the dump"
+	[ -n "$DDL2_SNAP" ] && SNAPS="$SNAPS $DDL2_SNAP"
+else
+	fail "3 connections: caught the dump of the big table in the processlist"
+	wait $bpid
 fi
 
 # ---------------- killed while holding the lock
@@ -390,6 +423,10 @@ for id in $SNAPS; do
 		is "$(sql dst "SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA='bank_$n' AND TABLE_NAME='ddl_target'")" 2 \
 			"$short: the dumped ddl_target has its columns from before the ALTER"
 		is "$(sql dst "SELECT COUNT(*) FROM bank_$n.ddl_renamed")" 1000 "$short: the renamed table is in the dump under its old name"
+	fi
+	if [ "$id" = "$DDL2_SNAP" ]; then
+		is "$(sql dst "SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA='bank_$n' AND TABLE_NAME='ddl_target2'")" 2 \
+			"$short: (3 connections) the dumped ddl_target2 has its columns from before the ALTER"
 	fi
 	# lifeboat's own restore, when it exists
 	if have_mysql_restore; then
