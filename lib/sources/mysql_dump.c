@@ -104,10 +104,13 @@ struct mysrc {
 		MYSQL *c;             /* holds LOCK TABLES ... READ, and dumps them */
 		unsigned long id;
 		bool held, fired;
+		bool fresh;           /* c is a new, unlocked connection (after fired) */
 		int64_t start_ns;
 		double blocked_ms;    /* summed over attempts */
 	} *tl;
+	unsigned ntl;             /* tl's length: the connections of the first attempt */
 	bool tl_used;             /* this attempt froze them (set before the dump) */
+	unsigned jobs;            /* dump connections, fixed for every attempt */
 
 	/* results */
 	char server_key[300];
@@ -382,14 +385,15 @@ static void *watchdog_main(void *arg)
 			kill_connection(m, m->ctl_id);
 			pthread_mutex_lock(&m->mu);
 		}
-		for (unsigned i = 0; m->tl && i < m->nw; i++) {
+		for (unsigned i = 0; m->tl && i < m->ntl; i++) {
 			struct tlock *l = &m->tl[i];
+			unsigned long id = l->id;
 
 			if (!l->held || l->fired || ms_since(l->start_ns) <= hard)
 				continue;
 			l->fired = true;
 			pthread_mutex_unlock(&m->mu);
-			kill_connection(m, l->id);
+			kill_connection(m, id);
 			pthread_mutex_lock(&m->mu);
 			if (l->held) {
 				l->held = false;
@@ -509,10 +513,11 @@ static int freeze_nontrans(struct mysrc *m)
 			return -ENOMEM;
 		pthread_mutex_lock(&m->mu); /* the watchdog reads it */
 		m->tl = tl;
+		m->ntl = m->nw;
 		pthread_mutex_unlock(&m->mu);
 	}
 	lb_buf_init(&q, 0);
-	for (unsigned w = 0; e == 0 && w < m->nw; w++) {
+	for (unsigned w = 0; e == 0 && w < m->nw && w < m->ntl; w++) {
 		struct tlock *l = &m->tl[w];
 		size_t n = 0;
 
@@ -534,7 +539,9 @@ static int freeze_nontrans(struct mysrc *m)
 			break;
 		if (!l->c && (e = lb_my_connect(&m->o.conn, &l->c)) < 0)
 			break;
+		pthread_mutex_lock(&m->mu);
 		l->id = mysql_thread_id(l->c);
+		pthread_mutex_unlock(&m->mu);
 		if ((e = lb_my_exec(l->c, "SET SESSION lock_wait_timeout=1, net_write_timeout=600, "
 					  "net_read_timeout=600")) < 0)
 			break;
@@ -554,6 +561,7 @@ static int freeze_nontrans(struct mysrc *m)
 		pthread_mutex_lock(&m->mu);
 		l->held = true;
 		l->fired = false;
+		l->fresh = false;
 		l->start_ns = lb_mono_ns();
 		pthread_mutex_unlock(&m->mu);
 		m->tl_used = true;
@@ -565,7 +573,7 @@ static int freeze_nontrans(struct mysrc *m)
 /* Lets go of worker w's non-transactional tables (if it holds them). */
 static void thaw_nontrans(struct mysrc *m, unsigned w)
 {
-	struct tlock *l = m->tl ? &m->tl[w] : NULL;
+	struct tlock *l = m->tl && w < m->ntl ? &m->tl[w] : NULL;
 	bool held;
 
 	if (!l)
@@ -589,7 +597,7 @@ static void thaw_nontrans(struct mysrc *m, unsigned w)
 /* Every table lock let go, and (close) their connections closed. */
 static void thaw_all(struct mysrc *m, bool close)
 {
-	for (unsigned w = 0; m->tl && w < m->nw; w++) {
+	for (unsigned w = 0; m->tl && w < m->ntl; w++) {
 		thaw_nontrans(m, w);
 		if (close && m->tl[w].c) {
 			mysql_close(m->tl[w].c);
@@ -919,12 +927,18 @@ static int dump_frozen(struct mysrc *m, unsigned w, struct table *t)
 	}
 	t->under_lock = false;
 	memset(&t->sum, 0, sizeof t->sum);
-	if (l->c && mysql_ping(l->c) != 0) {
-		mysql_close(l->c);
+	/* a connection of its own from here: the old one is being killed, and
+	 * may not be yet (the watchdog sends KILL after setting fired);
+	 * closing it releases the lock anyway */
+	if (!l->fresh) {
+		if (l->c)
+			mysql_close(l->c);
 		l->c = NULL;
+		if ((e = lb_my_connect(&m->o.conn, &l->c)) < 0 ||
+		    (e = lb_my_exec(l->c, "SET SESSION net_write_timeout=600, net_read_timeout=600")) < 0)
+			return e;
+		l->fresh = true;
 	}
-	if (!l->c && (e = lb_my_connect(&m->o.conn, &l->c)) < 0)
-		return e;
 	return dump_table(m, l->c, t);
 }
 
@@ -1500,6 +1514,7 @@ static int snapshot_prepare(struct mysrc *m)
 			break;
 		if ((e = attempt_failed(m, e, attempt, retries)) < 0)
 			return e;
+		unlock(m); /* released and counted, even if the attempt failed under it */
 		drop_btrfs(m);
 		if ((e = reconnect_ctl(m)) < 0)
 			return e;
@@ -1541,7 +1556,8 @@ static int logical_dump(struct mysrc *m)
 	bool consistent_nontrans = !m->o.myisam_unlocked && has_nontrans(m);
 	int e;
 
-	if ((e = open_workers(m, dump_jobs(m))) < 0 || (e = assign_tables(m)) < 0)
+	m->jobs = dump_jobs(m); /* one count for every attempt: tl is sized by it */
+	if ((e = open_workers(m, m->jobs)) < 0 || (e = assign_tables(m)) < 0)
 		return e;
 	for (unsigned attempt = 1;; attempt++) {
 		m->attempts = attempt;
@@ -1572,11 +1588,17 @@ static int logical_dump(struct mysrc *m)
 		}
 		if (e == 0)
 			break;
-		if ((e = attempt_failed(m, e, attempt, retries)) < 0)
+		if ((e = attempt_failed(m, e, attempt, retries)) < 0) {
+			thaw_all(m, true); /* writes to the frozen tables go on at once */
 			return e;
-		/* start over with fresh connections */
+		}
+		/* start over with fresh connections, the commit lock released
+		 * (and counted) even if this attempt failed while holding it */
+		unlock(m);
 		thaw_all(m, true);
 		m->tl_used = false;
+		m->err = 0;
+		m->errmsg[0] = 0;
 		for (unsigned i = 0; i < m->nw; i++)
 			mysql_close(m->w[i]);
 		free(m->w);
@@ -1586,8 +1608,7 @@ static int logical_dump(struct mysrc *m)
 			memset(&m->t[i].sum, 0, sizeof m->t[i].sum);
 			m->t[i].dumped = m->t[i].under_lock = false;
 		}
-		if ((e = reconnect_ctl(m)) < 0 || (e = open_workers(m, dump_jobs(m))) < 0 ||
-		    (e = assign_tables(m)) < 0)
+		if ((e = reconnect_ctl(m)) < 0 || (e = open_workers(m, m->jobs)) < 0 || (e = assign_tables(m)) < 0)
 			return e;
 		sleep(attempt);
 	}
@@ -1634,7 +1655,7 @@ static int my_report(void *state, json_t *sec)
 	if (m->tl) {
 		double longest = 0;
 
-		for (unsigned i = 0; i < m->nw; i++)
+		for (unsigned i = 0; i < m->ntl; i++)
 			longest = LB_MAX(longest, m->tl[i].blocked_ms);
 		/* the longest any one of them was blocked */
 		json_object_set_new(lock, "non_transactional",
@@ -1703,7 +1724,7 @@ static void my_cleanup(void *state)
 		pthread_join(m->watchdog, NULL);
 		m->watchdog_started = false;
 	}
-	for (unsigned i = 0; m->tl && i < m->nw; i++)
+	for (unsigned i = 0; m->tl && i < m->ntl; i++)
 		if (m->tl[i].c)
 			mysql_close(m->tl[i].c); /* releases its table lock, if held */
 	free(m->tl);
