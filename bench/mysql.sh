@@ -327,7 +327,7 @@ res final invariant "$(cat "$BASE/logs/check.json")"
 # ---- medians and the table
 get() { awk -F'\t' -v k="$2" -v p="^$1[.]" '$1 ~ p && $2 == k { print $3 }' "$RES"; }
 get1() { awk -F'\t' -v k="$2" -v t="$1" '$1 == t && $2 == k { print $3 }' "$RES"; }
-med() { sort -g | awk '{ v[NR] = $1 } END { if (!NR) { print "-"; exit } m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.1f", m }'; }
+med() { sort -g | awk -v f="${1:-%.1f}" '{ v[NR] = $1 } END { if (!NR) { print "-"; exit } m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf f, m }'; }
 range() { sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { if (NR > 1) printf " (%.1f–%.1f)", lo, hi }'; }
 mr() { local v; v=$(get "$1" "$2"); if [ -z "$v" ]; then echo "–"; else echo "$(echo "$v" | med)$(echo "$v" | range)"; fi; }
 # verdict VALUE ge|le TARGET UNIT: "met" or "missed by ..."
@@ -338,12 +338,12 @@ verdict() {
 		else printf "MISSED by %.1f%s (%s%s against %s%s)\n", (op == "ge" ? t - v : v - t), u, v, u, t, u
 	}'
 }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0 && b > 0) printf "%.1f×", a / b; else print "–" }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0 && b > 0) printf "%.2f×", a / b; else print "–" }'; }
 
 BASE_P99=$(get baseline tx_p99_ms | med)
-lbw=$(get lifeboat wall_s | med)
+lbw=$(get lifeboat wall_s | med %.3f) # unrounded: the ratio is compared with its target
 lbw1=$(get1 lifeboat.1 wall_s)
-dpw=$(get dump wall_s | med)
+dpw=$(get dump wall_s | med %.3f)
 snapcol() { if [ $SNAPSHOT_MODE = 1 ]; then mr lbsnap "$1"; else echo "not run (no btrfs)"; fi; }
 p99r() { local v; v=$(get "$1" tx_p99_ms | med); [ "$v" = "-" ] && { echo "–"; return; }; echo "$v ms ($(ratio "$v" "$BASE_P99"))"; }
 
