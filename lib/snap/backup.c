@@ -29,7 +29,6 @@
 #define CHANGE_RETRIES 3
 
 struct hl_ent {
-	uint64_t dev, ino;
 	struct lb_extent *extents;
 	size_t nextents;
 	uint64_t size;
@@ -52,8 +51,9 @@ struct bctx {
 	struct lb_walk_scan *scan; /* estimates the total for the progress line */
 	struct pathmap { char *path, *from; } *maps; /* directories read from a snapshot of themselves */
 	size_t nmaps;
-	struct hl_ent *hl;       /* hard-link groups seen so far, open addressing */
+	struct hl_ent *hl;       /* hard-link groups seen so far */
 	size_t nhl, caphl;
+	struct lb_inomap hlmap;  /* their (dev, ino) -> index in hl */
 	/* sources' scanners (lifeboat/source.h): roots read their way */
 	struct scanner {
 		char *root;
@@ -130,38 +130,25 @@ static void path_pop(struct lb_buf *p, size_t saved)
 
 static struct hl_ent *hl_find(struct bctx *c, uint64_t dev, uint64_t ino, bool insert)
 {
-	size_t h;
+	size_t i = lb_inomap_get(&c->hlmap, dev, ino);
 
-	if (insert && (c->nhl + 1) * 2 > c->caphl) {
+	if (i != SIZE_MAX)
+		return &c->hl[i];
+	if (!insert)
+		return NULL;
+	if (c->nhl == c->caphl) {
 		size_t ncap = c->caphl ? c->caphl * 2 : 256;
-		struct hl_ent *n = calloc(ncap, sizeof *n);
+		struct hl_ent *n = realloc(c->hl, ncap * sizeof *n);
 
 		if (!n)
 			return NULL;
-		for (size_t i = 0; i < c->caphl; i++) {
-			if (!c->hl[i].ino && !c->hl[i].dev)
-				continue;
-			for (h = (c->hl[i].ino * 0x9E3779B97F4A7C15ull) & (ncap - 1); n[h].ino || n[h].dev;
-			     h = (h + 1) & (ncap - 1))
-				;
-			n[h] = c->hl[i];
-		}
-		free(c->hl);
 		c->hl = n;
 		c->caphl = ncap;
 	}
-	if (!c->caphl)
+	if (lb_inomap_add(&c->hlmap, dev, ino, c->nhl) < 0)
 		return NULL;
-	for (h = (ino * 0x9E3779B97F4A7C15ull) & (c->caphl - 1); c->hl[h].ino || c->hl[h].dev;
-	     h = (h + 1) & (c->caphl - 1))
-		if (c->hl[h].ino == ino && c->hl[h].dev == dev)
-			return &c->hl[h];
-	if (!insert)
-		return NULL;
-	c->hl[h].dev = dev;
-	c->hl[h].ino = ino;
-	c->nhl++;
-	return &c->hl[h];
+	c->hl[c->nhl] = (struct hl_ent){ 0 };
+	return &c->hl[c->nhl++];
 }
 
 static int copy_extents(struct lb_node *n, const struct lb_extent *x, size_t cnt)
@@ -1542,9 +1529,10 @@ out:
 	free(c.scanners);
 	json_decref(c.parent_sections);
 	free(c.rbuf);
-	for (size_t i = 0; i < c.caphl; i++)
+	for (size_t i = 0; i < c.nhl; i++)
 		free(c.hl[i].extents);
 	free(c.hl);
+	lb_inomap_free(&c.hlmap);
 	lb_owner_cache_free(c.owners);
 	lb_buf_release(&c.path);
 	lb_buf_release(&c.tbuf);

@@ -37,7 +37,6 @@
 enum match { SKIP, ANCESTOR, FULL };
 
 struct link_ent {
-	uint64_t dev, ino;
 	uint32_t dir;
 	char *name;
 	uint32_t file;         /* its content-filling entry in files, or NO_DIR if complete */
@@ -105,6 +104,7 @@ struct rctx {
 	size_t nincl;
 	struct link_ent *links;
 	size_t nlinks, caplinks;
+	struct lb_inomap linkmap; /* (dev, ino) -> index in links */
 	struct alias *aliases;
 	size_t naliases, capaliases;
 
@@ -500,10 +500,9 @@ static void ref_done(struct rctx *c, uint32_t f)
 
 static struct link_ent *link_find(struct rctx *c, const struct lb_node *n)
 {
-	for (size_t i = 0; i < c->nlinks; i++)
-		if (c->links[i].dev == n->dev && c->links[i].ino == n->ino)
-			return &c->links[i];
-	return NULL;
+	size_t i = lb_inomap_get(&c->linkmap, n->dev, n->ino);
+
+	return i == SIZE_MAX ? NULL : &c->links[i];
 }
 
 static void link_remember(struct rctx *c, const struct lb_node *n, uint32_t dir, const char *name, uint32_t file)
@@ -513,13 +512,16 @@ static void link_remember(struct rctx *c, const struct lb_node *n, uint32_t dir,
 	if (grow((void **)&c->links, &c->caplinks, c->nlinks, sizeof *c->links) < 0)
 		return; /* later links become copies; the content is the same */
 	l = &c->links[c->nlinks];
-	l->dev = n->dev;
-	l->ino = n->ino;
 	l->dir = dir;
 	l->file = file;
-	l->name = strdup(name);
-	if (l->name)
-		c->nlinks++;
+	if (!(l->name = strdup(name)))
+		return;
+	/* the group's first name stays its link target */
+	if (lb_inomap_add(&c->linkmap, n->dev, n->ino, c->nlinks) != 0) {
+		free(l->name);
+		return;
+	}
+	c->nlinks++;
 }
 
 /* Links dirfd/name to an earlier member of its hard-link group; 1 when
@@ -1181,6 +1183,7 @@ out:
 	for (size_t i = 0; i < c.nlinks; i++)
 		free(c.links[i].name);
 	free(c.links);
+	lb_inomap_free(&c.linkmap);
 	for (size_t i = 0; i < c.naliases; i++)
 		free(c.aliases[i].name);
 	free(c.aliases);

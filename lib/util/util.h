@@ -155,4 +155,23 @@ int lb_time_parse(const char *s, int64_t *sec, long *nsec);
 
 void lb_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* ---- (dev, ino) -> index ------------------------------------------- */
+
+/* Hard-link tables: each keeps its entries in an array of its own and
+ * finds them by (dev, ino) here.  Zeroed is empty. */
+struct lb_inomap_slot {
+	uint64_t dev, ino;
+	size_t idx1; /* the index + 1; 0: an empty slot */
+};
+struct lb_inomap {
+	struct lb_inomap_slot *v;
+	size_t n, cap;
+};
+/* The index stored for (dev, ino), or SIZE_MAX. */
+size_t lb_inomap_get(const struct lb_inomap *m, uint64_t dev, uint64_t ino);
+/* Stores idx for (dev, ino): 0, or 1 if it had one already (kept),
+ * -ENOMEM. */
+int lb_inomap_add(struct lb_inomap *m, uint64_t dev, uint64_t ino, size_t idx);
+void lb_inomap_free(struct lb_inomap *m);
+
 #endif

@@ -37,12 +37,6 @@
 
 static const uint8_t zeros[ZERO_SPAN];
 
-/* A hard-link group's first name in the archive, by (dev, ino). */
-struct link {
-	uint64_t dev, ino;
-	char *path;                 /* archive path; NULL: empty slot */
-};
-
 struct ectx {
 	struct lb_repo *r;
 	const struct lb_export_opts *o;
@@ -50,8 +44,9 @@ struct ectx {
 	struct archive *a;
 	struct archive_entry *ae;
 	struct lb_buf blob;
-	struct link *links;         /* open addressing */
+	char **links;               /* each hard-link group's first archive path */
 	size_t nlinks, caplinks;
+	struct lb_inomap linkmap;   /* (dev, ino) -> index in links */
 	int write_errno;            /* the fd's failure, kept for the message */
 	bool discard;               /* failed: what libarchive still writes goes nowhere */
 };
@@ -108,53 +103,37 @@ static int archive_fail(struct ectx *c, const char *what, const char *path)
 
 /* ---- hard links ---- */
 
-static size_t link_slot(const struct ectx *c, uint64_t dev, uint64_t ino)
-{
-	uint64_t h = (dev * 0x9e3779b97f4a7c15ull) ^ (ino * 0xc2b2ae3d27d4eb4full);
-	size_t mask = c->caplinks - 1, i = (size_t)(h ^ (h >> 29)) & mask;
-
-	while (c->links[i].path && (c->links[i].dev != dev || c->links[i].ino != ino))
-		i = (i + 1) & mask;
-	return i;
-}
-
 /* The first archive path of n's (dev, ino), or NULL if none was written. */
 static const char *link_first(struct ectx *c, const struct lb_node *n)
 {
-	size_t i;
+	size_t i = lb_inomap_get(&c->linkmap, n->dev, n->ino);
 
-	if (!c->caplinks)
-		return NULL;
-	i = link_slot(c, n->dev, n->ino);
-	return c->links[i].path;
+	return i == SIZE_MAX ? NULL : c->links[i];
 }
 
 /* Records path as the first name of n's group, once its entry is written
  * (a name the format refused must not become a link target). */
 static int link_record(struct ectx *c, const struct lb_node *n, const char *path)
 {
-	size_t i;
+	char *p;
+	int e;
 
-	if ((c->nlinks + 1) * 2 > c->caplinks) {
-		struct link *old = c->links;
-		size_t oldcap = c->caplinks, ncap = oldcap ? oldcap * 2 : LINKS_MIN;
+	if (c->nlinks == c->caplinks) {
+		size_t ncap = c->caplinks ? c->caplinks * 2 : LINKS_MIN;
+		char **v = realloc(c->links, ncap * sizeof *v);
 
-		if (!(c->links = calloc(ncap, sizeof *c->links))) {
-			c->links = old;
+		if (!v)
 			return -ENOMEM;
-		}
+		c->links = v;
 		c->caplinks = ncap;
-		for (size_t k = 0; k < oldcap; k++)
-			if (old[k].path)
-				c->links[link_slot(c, old[k].dev, old[k].ino)] = old[k];
-		free(old);
 	}
-	i = link_slot(c, n->dev, n->ino);
-	if (!(c->links[i].path = strdup(path)))
+	if (!(p = strdup(path)))
 		return -ENOMEM;
-	c->links[i].dev = n->dev;
-	c->links[i].ino = n->ino;
-	c->nlinks++;
+	if ((e = lb_inomap_add(&c->linkmap, n->dev, n->ino, c->nlinks)) != 0) {
+		free(p); /* 1: the group has its first name already */
+		return e < 0 ? e : 0;
+	}
+	c->links[c->nlinks++] = p;
 	return 0;
 }
 
@@ -466,9 +445,10 @@ out:
 	if (c.a)
 		archive_write_free(c.a);
 	archive_entry_free(c.ae);
-	for (size_t i = 0; i < c.caplinks; i++)
-		free(c.links[i].path);
+	for (size_t i = 0; i < c.nlinks; i++)
+		free(c.links[i]);
 	free(c.links);
+	lb_inomap_free(&c.linkmap);
 	lb_buf_release(&c.blob);
 	return e;
 }
