@@ -126,6 +126,15 @@ int lb_my_scalar(MYSQL *m, const char *sql, unsigned col, char *out, size_t n)
 	return e;
 }
 
+void lb_my_quote_table(char *out, size_t n, const char *db, const char *table)
+{
+	char qdb[600], qtb[600];
+
+	lb_my_quote_ident(qdb, sizeof qdb, db);
+	lb_my_quote_ident(qtb, sizeof qtb, table);
+	snprintf(out, n, "%s.%s", qdb, qtb);
+}
+
 void lb_my_quote_ident(char *out, size_t n, const char *name)
 {
 	size_t w = 0;

@@ -484,10 +484,17 @@ static int reconnect_ctl(struct mysrc *m)
 	return lb_my_connect(&m->o.conn, &m->ctl);
 }
 
+/* A non-transactional base table (MyISAM, Aria...): consistent only while
+ * nothing writes it. */
+static bool nontrans(const struct table *t)
+{
+	return !t->transactional && !t->view;
+}
+
 static bool has_nontrans(const struct mysrc *m)
 {
 	for (size_t i = 0; i < m->nt; i++)
-		if (!m->t[i].transactional && !m->t[i].view)
+		if (nontrans(&m->t[i]))
 			return true;
 	return false;
 }
@@ -524,14 +531,13 @@ static int freeze_nontrans(struct mysrc *m)
 		lb_buf_reset(&q);
 		e = lb_buf_append(&q, "LOCK TABLES ", 12);
 		for (size_t i = 0; e == 0 && i < m->nt; i++) {
-			char qdb[600], qtb[600], one[1300];
+			char qt[1300];
 
-			if (m->t[i].transactional || m->t[i].view || m->t[i].worker != w)
+			if (!nontrans(&m->t[i]) || m->t[i].worker != w)
 				continue;
-			lb_my_quote_ident(qdb, sizeof qdb, m->t[i].db);
-			lb_my_quote_ident(qtb, sizeof qtb, m->t[i].name);
-			snprintf(one, sizeof one, "%s%s.%s READ", n++ ? ", " : "", qdb, qtb);
-			e = lb_buf_append(&q, one, strlen(one));
+			lb_my_quote_table(qt, sizeof qt, m->t[i].db, m->t[i].name);
+			if ((e = lb_buf_append(&q, ", ", n++ ? 2 : 0)) == 0 && (e = lb_buf_append(&q, qt, strlen(qt))) == 0)
+				e = lb_buf_append(&q, " READ", 5);
 		}
 		if (e < 0 || !n)
 			continue;
@@ -556,7 +562,7 @@ static int freeze_nontrans(struct mysrc *m)
 			break;
 		}
 		for (size_t i = 0; i < m->nt; i++)
-			if (!m->t[i].transactional && !m->t[i].view && m->t[i].worker == w)
+			if (nontrans(&m->t[i]) && m->t[i].worker == w)
 				m->t[i].under_lock = true;
 		pthread_mutex_lock(&m->mu);
 		l->held = true;
@@ -730,14 +736,13 @@ static int open_snapshots(struct mysrc *m)
 		lb_buf_reset(&q);
 		e = lb_buf_append(&q, "SELECT 1 FROM ", 14);
 		for (; e == 0 && i < m->nt && n < 61; i++) {
-			char qdb[600], qtb[600], one[1300];
+			char qt[1300];
 
 			if (m->t[i].view)
 				continue;
-			lb_my_quote_ident(qdb, sizeof qdb, m->t[i].db);
-			lb_my_quote_ident(qtb, sizeof qtb, m->t[i].name);
-			snprintf(one, sizeof one, "%s%s.%s", n++ ? "," : "", qdb, qtb);
-			e = lb_buf_append(&q, one, strlen(one));
+			lb_my_quote_table(qt, sizeof qt, m->t[i].db, m->t[i].name);
+			if ((e = lb_buf_append(&q, ",", n++ ? 1 : 0)) == 0)
+				e = lb_buf_append(&q, qt, strlen(qt));
 		}
 		if (e == 0 && n) {
 			e = lb_buf_append(&q, " LIMIT 0", 9); /* with its NUL */
@@ -958,7 +963,7 @@ static int one_table(struct wctx *w, struct table *t)
 
 	if (w->sum_only)
 		return lb_my_table_sum(m->w[w->idx], t->db, t->name, m->sumalg, &t->sum);
-	if (!t->transactional && t->under_lock && m->tl_used)
+	if (nontrans(t) && t->under_lock && m->tl_used)
 		return dump_frozen(m, w->idx, t);
 	return dump_table(m, m->w[w->idx], t);
 }
@@ -973,7 +978,7 @@ static void *worker_main(void *arg)
 	for (size_t i = 0; (w->which & PASS_NONTRANS) && e == 0 && i < m->nt; i++) {
 		struct table *t = &m->t[i];
 
-		if (t->view || t->transactional || t->worker != w->idx)
+		if (!nontrans(t) || t->worker != w->idx)
 			continue;
 		e = __atomic_load_n(&m->err, __ATOMIC_RELAXED) ? 1 : one_table(w, t);
 	}
@@ -1577,7 +1582,7 @@ static int logical_dump(struct mysrc *m)
 			} else if (e == 0 && consistent_nontrans) {
 				/* MySQL: dumped under FLUSH TABLES WITH READ LOCK */
 				for (size_t i = 0; i < m->nt; i++)
-					if (!m->t[i].transactional && !m->t[i].view)
+					if (nontrans(&m->t[i]))
 						m->t[i].under_lock = true;
 				e = run_workers(m, PASS_NONTRANS, false);
 			}

@@ -23,6 +23,8 @@ int lb_my_execf(MYSQL *m, const char *fmt, ...) __attribute__((format(printf, 2,
 int lb_my_scalar(MYSQL *m, const char *sql, unsigned col, char *out, size_t n);
 /* `name` with backquotes doubled, into out. */
 void lb_my_quote_ident(char *out, size_t n, const char *name);
+/* `db`.`table`, each quoted so, into out (1300 bytes hold any names). */
+void lb_my_quote_table(char *out, size_t n, const char *db, const char *table);
 /* Where a connection goes, for messages: "socket /run/mysqld.sock as backup". */
 void lb_my_describe(const struct lb_mysql_conn *c, MYSQL *m, char *out, size_t n);
 

@@ -349,7 +349,7 @@ int lb_mysql_verify(struct lb_repo *r, const struct lb_snapshot *s, const struct
 		const char *db = json_string_value(json_object_get(t, "database"));
 		const char *name = json_string_value(json_object_get(t, "table"));
 		const char *want = json_string_value(json_object_get(t, "checksum"));
-		char qdb[600], qtb[600], q[1300];
+		char qt[1300], q[1400];
 		MYSQL_RES *res;
 		MYSQL_ROW row;
 		bool ok = true;
@@ -357,9 +357,8 @@ int lb_mysql_verify(struct lb_repo *r, const struct lb_snapshot *s, const struct
 		if (!db || !name)
 			continue; /* views */
 		v->tables++;
-		lb_my_quote_ident(qdb, sizeof qdb, db);
-		lb_my_quote_ident(qtb, sizeof qtb, name);
-		snprintf(q, sizeof q, "CHECK TABLE %s.%s", qdb, qtb);
+		lb_my_quote_table(qt, sizeof qt, db, name);
+		snprintf(q, sizeof q, "CHECK TABLE %s", qt);
 		if (mysql_query(m, q) != 0 || !(res = mysql_store_result(m))) {
 			ok = false;
 			json_array_append_new(bad, json_pack("{s:s, s:s}", "table", key, "check", mysql_error(m)));
