@@ -5,6 +5,7 @@
 #include <sys/sysmacros.h>
 
 #include "cli.h"
+#include "nodefmt.h"
 #include "lifeboat/browse.h"
 #include "lifeboat/snapshot.h"
 
@@ -21,18 +22,6 @@ static char type_char(uint8_t t)
 	case LB_NODE_CHR: return 'c';
 	case LB_NODE_BLK: return 'b';
 	default: return '-';
-	}
-}
-
-static const char *type_name(uint8_t t)
-{
-	switch (t) {
-	case LB_NODE_DIR: return "dir";
-	case LB_NODE_SYMLINK: return "symlink";
-	case LB_NODE_FIFO: return "fifo";
-	case LB_NODE_CHR: return "chardev";
-	case LB_NODE_BLK: return "blockdev";
-	default: return "file";
 	}
 }
 
@@ -53,23 +42,6 @@ static void mode_string(char *out, const struct lb_node *n)
 	out[10] = 0;
 }
 
-/* A JSON string for raw bytes: as is when valid UTF-8 without a NUL,
- * else escaped (and *escaped set). */
-static json_t *jbytes(const char *p, size_t n, bool *escaped)
-{
-	json_t *j = memchr(p, 0, n) ? NULL : json_stringn(p, n);
-	char *esc;
-
-	if (j)
-		return j;
-	esc = cli_escape(p, n);
-	j = json_string(esc ? esc : "");
-	free(esc);
-	if (escaped)
-		*escaped = true;
-	return j;
-}
-
 static int ls_entry(void *ctx, const char *path, size_t pathlen, const struct lb_node *n)
 {
 	struct ls_ctx *c = ctx;
@@ -82,16 +54,16 @@ static int ls_entry(void *ctx, const char *path, size_t pathlen, const struct lb
 
 		snprintf(mt, sizeof mt, "%lld.%09u", (long long)n->mtime_s, n->mtime_ns);
 		j = json_object();
-		json_object_set_new(j, "path", jbytes(path, pathlen, &escaped));
+		json_object_set_new(j, "path", nodefmt_json_bytes(path, pathlen, &escaped));
 		if (escaped)
 			json_object_set_new(j, "path_escaped", json_true());
-		json_object_set_new(j, "type", json_string(type_name(n->type)));
+		json_object_set_new(j, "type", json_string(nodefmt_type(n->type)));
 		json_object_set_new(j, "size", json_integer((json_int_t)n->size));
 		json_object_set_new(j, "mode", json_integer(n->mode));
 		json_object_set_new(j, "uid", json_integer(n->uid));
 		json_object_set_new(j, "gid", json_integer(n->gid));
-		json_object_set_new(j, "user", jbytes(n->user ? n->user : "", n->user ? strlen(n->user) : 0, NULL));
-		json_object_set_new(j, "group", jbytes(n->group ? n->group : "", n->group ? strlen(n->group) : 0, NULL));
+		json_object_set_new(j, "user", nodefmt_json_bytes(n->user ? n->user : "", n->user ? strlen(n->user) : 0, NULL));
+		json_object_set_new(j, "group", nodefmt_json_bytes(n->group ? n->group : "", n->group ? strlen(n->group) : 0, NULL));
 		json_object_set_new(j, "mtime", json_string(mt));
 		if (n->type == LB_NODE_SYMLINK && j) {
 			char *t = cli_escape((const char *)n->target, n->targetlen);
