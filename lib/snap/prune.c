@@ -547,18 +547,11 @@ static int bucket_cb(const uint8_t id[LB_ID_LEN], const struct lb_blob_loc *loc,
 {
 	struct acct *a = ctx;
 	size_t at;
-	struct lb_toc_entry *te;
 
 	if (loc->pack >= a->npacks)
 		return 0;
 	at = a->start[loc->pack] + a->fill[loc->pack]++;
-	te = &a->ents[at];
-	memcpy(te->id, id, LB_ID_LEN);
-	te->type = loc->type;
-	te->offset = loc->offset;
-	te->stored_len = loc->stored_len;
-	te->raw_len = loc->raw_len;
-	te->flags = loc->stored_len < loc->raw_len ? LB_BLOB_FLAG_ZSTD : 0;
+	lb_blob_loc_to_toc(id, loc, &a->ents[at]);
 	a->used[at] = lb_index_lookup(a->c->seen, id, NULL) ? 1 : 0;
 	return 0;
 }

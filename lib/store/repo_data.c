@@ -583,7 +583,7 @@ out:
 	return e;
 }
 
-static void loc_to_toc(const uint8_t id[LB_ID_LEN], const struct lb_blob_loc *loc, struct lb_toc_entry *te)
+void lb_blob_loc_to_toc(const uint8_t id[LB_ID_LEN], const struct lb_blob_loc *loc, struct lb_toc_entry *te)
 {
 	memcpy(te->id, id, LB_ID_LEN);
 	te->type = loc->type;
@@ -622,7 +622,7 @@ int lb_repo_read_blob(struct lb_repo *r, const uint8_t id[LB_ID_LEN], int type, 
 	if (type && loc.type != type)
 		return lb_err(-LB_E_CORRUPT, "blob %s: is a %s blob, expected a %s blob", idhex,
 			      loc.type == LB_BLOB_TREE ? "tree" : "data", type == LB_BLOB_TREE ? "tree" : "data");
-	loc_to_toc(id, &loc, &te);
+	lb_blob_loc_to_toc(id, &loc, &te);
 	lb_hex(packhex, pid, LB_ID_LEN);
 	e = condemned ? lb_repo_read_blob_at(r, pid, &te, out) : read_blob_in(r, loc.pack, packhex, &te, out);
 	if (e < 0 && e != -ENOMEM)

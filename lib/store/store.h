@@ -94,6 +94,8 @@ int lb_repo_blob_id(struct lb_repo *r, const void *data, size_t n, uint8_t id[LB
 /* Reads, authenticates, decompresses and verifies one blob.  `type` is the
  * expected blob type (0 for any).  Errors name the pack and the blob. */
 int lb_repo_read_blob(struct lb_repo *r, const uint8_t id[LB_ID_LEN], int type, struct lb_buf *out);
+/* The pack-table entry of an indexed blob (its location, compressed or not). */
+void lb_blob_loc_to_toc(const uint8_t id[LB_ID_LEN], const struct lb_blob_loc *loc, struct lb_toc_entry *te);
 /* The same for a blob whose location is already known. */
 int lb_repo_read_blob_at(struct lb_repo *r, const uint8_t pack_id[LB_ID_LEN], const struct lb_toc_entry *e,
 			 struct lb_buf *out);
