@@ -147,6 +147,14 @@ void cli_info(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+bool cli_restore_errors(uint64_t errors)
+{
+	if (errors)
+		cli_error("%llu entr%s could not be restored (named above)", (unsigned long long)errors,
+			  errors == 1 ? "y" : "ies");
+	return errors != 0;
+}
+
 int cli_fail(int code)
 {
 	const char *m = lb_errmsg();

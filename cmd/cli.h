@@ -51,6 +51,9 @@ void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Reports the library's current message and returns EXIT_ERROR. */
 int cli_fail(int code);
+/* After a restore that named its failed entries as it went: says how
+ * many, and true, when there were any (the command then exits 1). */
+bool cli_restore_errors(uint64_t errors);
 /* The message of the last cli_error()/cli_fail() ("" if none): what a post
  * hook gets as LIFEBOAT_ERROR. */
 const char *cli_last_error(void);

@@ -423,11 +423,8 @@ int cmd_restore_image(int argc, char **argv)
 	if (st.block_device && st.target_size > st.size)
 		cli_info("lifeboat: restore: %s is larger than the image; the bytes after the image's %llu were "
 			 "left as they were", o.target, (unsigned long long)st.size);
-	if (st.errors) { /* as restore does: named above, exit 1 */
-		cli_error("%llu entr%s could not be restored (named above)", (unsigned long long)st.errors,
-			  st.errors == 1 ? "y" : "ies");
+	if (cli_restore_errors(st.errors)) /* as restore does: named above, exit 1 */
 		goto out;
-	}
 	ret = EXIT_OK;
 out:
 	lb_snapshot_free(s);

@@ -102,11 +102,8 @@ int cmd_restore(int argc, char **argv)
 		       (unsigned long long)st.files, (unsigned long long)st.dirs, (unsigned long long)st.others, b,
 		       s->id, o.target);
 	}
-	if (st.errors) {
-		cli_error("%llu entr%s could not be restored (named above)", (unsigned long long)st.errors,
-			  st.errors == 1 ? "y" : "ies");
+	if (cli_restore_errors(st.errors))
 		goto out;
-	}
 	ret = EXIT_OK;
 out:
 	lb_snapshot_free(s);
