@@ -202,6 +202,27 @@ binlogs_from() {
 	done
 }
 
+# mysql_replay_binlog REPO SNAPSHOT SERVER: replays server src's binlog,
+# from the position SNAPSHOT's manifest records, onto SERVER; 0 when it
+# applies without an error (what it printed in $TMP/replay.out and
+# $TMP/binlog.err).
+mysql_replay_binlog() {
+	_file=$(manifest "$1" "$2" .sources.mysql.binlog.file)
+	_pos=$(manifest "$1" "$2" .sources.mysql.binlog.position)
+	# shellcheck disable=SC2046
+	mariadb-binlog --no-defaults --start-position="$_pos" $(binlogs_from src "$_file") 2>"$TMP/binlog.err" |
+		mariadb --defaults-file="$TMP/$3.cnf" >"$TMP/replay.out" 2>&1
+}
+
+# mysql_tables_differ SERVER: the tables of src's bank whose checksum
+# differs on SERVER, as a JSON string ("" when none).
+mysql_tables_differ() {
+	"$MYSQLLOAD" checksum --defaults-file "$TMP/src.cnf" >"$TMP/src.cks"
+	"$MYSQLLOAD" checksum --defaults-file "$TMP/$1.cnf" >"$TMP/other.cks"
+	jq -n --slurpfile a "$TMP/src.cks" --slurpfile b "$TMP/other.cks" \
+		'[$a[0] | to_entries[] | select($b[0][.key] != .value) | .key] | join(" ")'
+}
+
 # now: seconds since the epoch, with a fraction.
 now() { date +%s.%N; }
 # elapsed T0: seconds since T0, two decimals.

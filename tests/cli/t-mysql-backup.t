@@ -457,19 +457,13 @@ if [ -n "$last" ] && [ -d "$TMP/dump_$n/bank" ]; then
 		--dir "$TMP/dump_$n" --only bank
 	file=$(manifest "$R" "$last" .sources.mysql.binlog.file)
 	pos=$(manifest "$R" "$last" .sources.mysql.binlog.position)
-	# shellcheck disable=SC2046
-	if mariadb-binlog --no-defaults --start-position="$pos" $(binlogs_from src "$file") \
-		2>"$TMP/binlog.err" | mariadb --defaults-file="$TMP/dst.cnf" >"$TMP/replay.out" 2>&1; then
+	if mysql_replay_binlog "$R" "$last" dst; then
 		pass "replaying the source's binlog from $file:$pos applies without an error"
 	else
 		fail "replaying the source's binlog from $file:$pos applies without an error"
 		sed 's/^/#   /' "$TMP/replay.out" "$TMP/binlog.err" | head -10
 	fi
-	"$ML" checksum --defaults-file "$SRC_CNF" >"$TMP/src.cks"
-	"$ML" checksum --defaults-file "$TMP/dst.cnf" >"$TMP/rep.cks"
-	d=$(jq -n --slurpfile a "$TMP/src.cks" --slurpfile b "$TMP/rep.cks" \
-		'[$a[0] | to_entries[] | select($b[0][.key] != .value) | .key] | join(" ")')
-	is "$d" '""' "backup + binlog from its position = the source's final state, every table (MyISAM posts included)"
+	is "$(mysql_tables_differ dst)" '""' "backup + binlog from its position = the source's final state, every table (MyISAM posts included)"
 	ok "the replayed copy satisfies the invariant" "$ML" check --defaults-file "$TMP/dst.cnf"
 fi
 

@@ -210,19 +210,13 @@ for id in $SNAPS; do
 	if [ "$id" = "$last" ]; then
 		file=$(manifest "$R" "$id" .sources.mysql.binlog.file)
 		pos=$(manifest "$R" "$id" .sources.mysql.binlog.position)
-		# shellcheck disable=SC2046
-		if mariadb-binlog --no-defaults --start-position="$pos" $(binlogs_from src "$file") 2>"$TMP/binlog.err" |
-			mariadb --defaults-file="$TMP/copy$n.cnf" >"$TMP/replay.out" 2>&1; then
+		if mysql_replay_binlog "$R" "$id" "copy$n"; then
 			pass "$short: the source's binlog from $file:$pos replays onto the copy without an error"
 		else
 			fail "$short: the source's binlog from $file:$pos replays onto the copy without an error"
 			sed 's/^/#   /' "$TMP/replay.out" "$TMP/binlog.err" | head -10
 		fi
-		"$ML" checksum --defaults-file "$SRC_CNF" >"$TMP/src.cks"
-		"$ML" checksum --defaults-file "$TMP/copy$n.cnf" >"$TMP/copy.cks"
-		d=$(jq -n --slurpfile a "$TMP/src.cks" --slurpfile b "$TMP/copy.cks" \
-			'[$a[0] | to_entries[] | select($b[0][.key] != .value) | .key] | join(" ")')
-		is "$d" '""' "$short: copy + binlog from its position = the source's final state (MyISAM posts included)"
+		is "$(mysql_tables_differ "copy$n")" '""' "$short: copy + binlog from its position = the source's final state (MyISAM posts included)"
 	fi
 	mysql_stop "copy$n"
 done
